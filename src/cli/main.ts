@@ -1,0 +1,42 @@
+// `openelb-ts <subcommand>`: each subcommand lives in its own file and exports run(argv) -> exit code.
+import { UsageError } from './flags.ts';
+
+const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  speaker: { summary: 'the DaemonSet daemon: IPAM (when elected) and ARP/NDP announcing', load: () => import('./speaker.ts') },
+  announce: { summary: 'answer ARP/NDP for given IPs on one NIC, no Kubernetes (debugging, demos)', load: () => import('./announce.ts') },
+  doctor: { summary: 'check this node and cluster for what Layer 2 mode needs, and explain fixes', load: () => import('./doctor.ts') },
+};
+
+function usage(): string {
+  const lines = ['usage: openelb-ts <command> [flags]', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'Run `openelb-ts <command> --help` for its flags.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`openelb-ts: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`openelb-ts ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+const args = typeof (globalThis as { Deno?: { args: string[] } }).Deno !== 'undefined'
+  ? (globalThis as unknown as { Deno: { args: string[] } }).Deno.args
+  : process.argv.slice(2);
+process.exitCode = await main(args);
