@@ -1,0 +1,82 @@
+// deploy/openelb.yaml must be exactly what scripts/bundle.ts renders from the
+// pieces, and the pieces must say what SPEC.md §1 promises.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { renderBundle, DEPLOY_DIR } from '../../scripts/bundle.ts';
+
+type Obj = Record<string, any>;
+// loadAllYaml returns client-node model instances; JSON round-trip makes them plain objects.
+const load = (p: string): Obj[] =>
+  (JSON.parse(JSON.stringify(loadAllYaml(readFileSync(join(DEPLOY_DIR, p), 'utf8')))) as Obj[]).filter(Boolean);
+
+test('deploy/openelb.yaml is up to date (run `npx tsx scripts/bundle.ts`)', () => {
+  const committed = readFileSync(join(DEPLOY_DIR, 'openelb.yaml'), 'utf8');
+  assert.equal(committed, renderBundle(), 'deploy/openelb.yaml is stale: run `npx tsx scripts/bundle.ts`');
+});
+
+test('the bundle holds namespace, CRD, RBAC and DaemonSet in apply order', () => {
+  const kinds = load('openelb.yaml').map((o) => `${o.kind}/${o.metadata?.name}`);
+  assert.deepEqual(kinds, [
+    'Namespace/openelb-system',
+    'CustomResourceDefinition/eips.network.kubesphere.io',
+    'ServiceAccount/openelb-speaker',
+    'ClusterRole/openelb-speaker',
+    'ClusterRoleBinding/openelb-speaker',
+    'Role/openelb-speaker',
+    'RoleBinding/openelb-speaker',
+    'Role/openelb-speaker-doctor',
+    'RoleBinding/openelb-speaker-doctor',
+    'DaemonSet/openelb-speaker',
+  ]);
+});
+
+test('Eip CRD: names, versions, columns', () => {
+  const [crd] = load('crds/eip.yaml');
+  assert.ok(crd);
+  assert.equal(crd.spec.group, 'network.kubesphere.io');
+  assert.equal(crd.spec.scope, 'Cluster');
+  assert.deepEqual(crd.spec.names.categories, ['networking']);
+  assert.equal(crd.spec.names.plural, 'eips');
+  assert.equal(crd.spec.conversion.strategy, 'None');
+  const [v2, v1] = crd.spec.versions;
+  assert.equal(v2.name, 'v1alpha2');
+  assert.equal(v2.storage, true);
+  assert.deepEqual(v2.subresources, { status: {} });
+  assert.equal(v1.name, 'v1alpha1');
+  assert.equal(v1.served, true);
+  assert.equal(v1.storage, false);
+  // Same schema in both versions: that is what makes conversion None safe.
+  assert.deepEqual(v1.schema, v2.schema);
+  assert.deepEqual(v1.additionalPrinterColumns, v2.additionalPrinterColumns);
+  const cols = v2.additionalPrinterColumns.map((c: Obj) => [c.name, c.jsonPath]);
+  assert.deepEqual(cols.slice(0, 3), [
+    ['CIDR', '.spec.address'],
+    ['USAGE', '.status.usage'],
+    ['TOTAL', '.status.poolSize'],
+  ]);
+});
+
+test('DaemonSet: speaker flags, env, NET_RAW only, no CPU limit', () => {
+  const [ds] = load('daemonset.yaml');
+  assert.ok(ds);
+  const pod = ds.spec.template.spec;
+  assert.equal(pod.hostNetwork, true);
+  assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
+  assert.equal(pod.serviceAccountName, 'openelb-speaker');
+  const c = pod.containers[0];
+  assert.deepEqual([...c.command, ...c.args].slice(0, 3), ['openelb-ts', 'speaker', '--enable-layer2=true']);
+  const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+  assert.equal(env.NODE_NAME, 'spec.nodeName');
+  assert.equal(env.OPENELB_NAMESPACE, 'metadata.namespace');
+  assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'], add: ['NET_RAW'] });
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(c.resources.limits.cpu, undefined);
+  assert.ok(c.resources.limits.memory);
+  assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+  assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+  const taints = pod.tolerations.map((t: Obj) => t.key).sort();
+  assert.deepEqual(taints, ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']);
+});
