@@ -49,6 +49,8 @@ export interface NicFacts {
   routes: readonly Route[];
   /** Addresses held by NICs of this node (IPv4 inferred from fib_trie + connected routes). */
   addresses: readonly IfAddr[];
+  /** Local IPv4 addresses whose NIC /proc cannot tell (no connected route: NIC down, or a /32). */
+  unattributedV4?: readonly string[];
 }
 
 // <linux/if.h>
@@ -174,14 +176,16 @@ export interface ProcTexts {
 export function nicFactsFrom(nics: readonly Nic[], t: ProcTexts): NicFacts {
   const routes = [...parseRouteTable(t.route), ...parseIpv6RouteTable(t.ipv6Route)];
   const lo = nics.find((n) => n.loopback)?.name ?? 'lo';
-  const v4 = attributeV4Addresses(parseFibTrieLocal(t.fibTrie), routes, lo);
+  const locals = parseFibTrieLocal(t.fibTrie);
+  const v4 = attributeV4Addresses(locals, routes, lo);
+  const attributed = new Set(v4.map((a) => a.ip));
   const v6 = parseIfInet6(t.ifInet6).map(({ family, ip, iface, prefixLen }): IfAddr => ({
     family,
     ip,
     iface,
     ...(prefixLen !== undefined ? { prefixLen } : {}),
   }));
-  return { nics, routes, addresses: [...v4, ...v6] };
+  return { nics, routes, addresses: [...v4, ...v6], unattributedV4: locals.filter((ip) => !attributed.has(ip)) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -253,6 +257,12 @@ export function chooseNic(input: NicChoiceInput, facts: NicFacts): NicChoice {
     // A link-local address can sit on a bridge and its port alike (same MAC): prefer the NIC that is no port.
     const owners = facts.addresses.filter((a) => a.family === ip.family && a.ip === text);
     const owner = owners.find((a) => byName.get(a.iface)?.enslaved === false) ?? owners[0];
+    if (!owner && facts.unattributedV4?.includes(text)) {
+      return fail(
+        `${eip}: ${text} (node annotation ${NODE_NIC_ANNOTATION}) is an address of node ${input.node ?? '(this node)'}, ` +
+          `but its NIC has no connected subnet (the NIC is down, or the address is a /32); bring the NIC up or ${fix}`,
+      );
+    }
     if (!owner) return fail(`${eip}: no NIC${where} holds ${text} (node annotation ${NODE_NIC_ANNOTATION}); ${fix}`);
     return validate(owner.iface, `holds ${text} from the node annotation ${NODE_NIC_ANNOTATION}`, fix, 'annotation');
   }
@@ -264,6 +274,11 @@ export function chooseNic(input: NicChoiceInput, facts: NicFacts): NicChoice {
     const ip = parseIp(target);
     if (!ip) return fail(`${eip}: spec.interface ${JSON.stringify(spec)} does not hold a valid IP after can_reach:; ${fix}`);
     const text = formatIp(ip.family, ip.value);
+    // The kernel reaches a loopback address through lo; our lookup skips lo and would fall
+    // through to the default route, naming a NIC that has nothing to do with it.
+    if ((ip.family === 4 && ip.value >> 24n === 127n) || (ip.family === 6 && ip.value === 1n)) {
+      return fail(`${eip}: spec.interface ${spec} names a loopback address, which is only reachable through lo; ${fix}`);
+    }
     const route = lookupRoute(facts.routes, ip, isUsableRoute);
     if (!route) return fail(`${eip}: no route${where} reaches ${text} (spec.interface ${spec}) except through lo; ${fix}`);
     return validate(route.iface, `route to ${text} from spec.interface ${spec}`, fix, 'can_reach');
@@ -302,8 +317,8 @@ const readOptional = (path: string): string => {
   }
 };
 
-/** Reads one NIC from sysfs; undefined if it vanished meanwhile. */
-export function readInterface(name: string, sysRoot = '/sys/class/net'): Nic | undefined {
+/** The raw sysfs texts of one NIC; undefined if it vanished meanwhile. */
+export function readSysNicFiles(name: string, sysRoot = '/sys/class/net'): SysNicFiles | undefined {
   const dir = `${sysRoot}/${name}`;
   try {
     let masterLink: string | undefined;
@@ -312,17 +327,23 @@ export function readInterface(name: string, sysRoot = '/sys/class/net'): Nic | u
     } catch {
       masterLink = undefined; // not enslaved
     }
-    return parseSysNic(name, {
+    return {
       ifindex: readText(`${dir}/ifindex`),
       address: readOptional(`${dir}/address`),
       operstate: readOptional(`${dir}/operstate`),
       flags: readText(`${dir}/flags`),
       type: readText(`${dir}/type`),
       ...(masterLink !== undefined ? { masterLink } : {}),
-    });
+    };
   } catch {
     return undefined;
   }
+}
+
+/** Reads one NIC from sysfs; undefined if it vanished meanwhile. */
+export function readInterface(name: string, sysRoot = '/sys/class/net'): Nic | undefined {
+  const files = readSysNicFiles(name, sysRoot);
+  return files ? parseSysNic(name, files) : undefined;
 }
 
 /** All NICs of this network namespace (as sysfs shows it), ordered by ifindex. */
