@@ -18,6 +18,8 @@ interface FixtureEvent {
   stats?: { received: number; droppedNotForUs: number; sent: number; sendFailed: number; receiveErrors: number };
   mac?: string;
   runtime?: string;
+  nextHeader?: number;
+  icmpType?: number;
 }
 
 const labNames: string[] = [];
@@ -115,6 +117,28 @@ test('VLAN-tagged frames never reach the untagged socket callback (BPF, and pktT
     // stripping the tag); without it, PacketSocket drops it by pktType and counts it.
     assert.equal(closed?.stats?.droppedNotForUs, filter === 'arp' ? 0 : 1, `filter=${filter}: ${JSON.stringify(closed)}`);
   }
+});
+
+test('ndpFilter delivers Neighbor Solicitations/Advertisements only, not other ICMPv6 or IPv6', async (t) => {
+  const { host, peer } = await pair(t);
+  await host.ip('addr', 'add', 'fd00:99::1/64', 'dev', 'eth0', 'nodad');
+  await peer.ip('addr', 'add', 'fd00:99::2/64', 'dev', 'eth0', 'nodad');
+  const child = host.spawn(tsxArgv(FIXTURE, 'eth0', '--ndp'));
+  await child.waitForLine(/"ready"/, 30_000);
+  // ping: the peer's kernel solicits fd00:99::1 (NS), ours answers (NA, outgoing: not delivered),
+  // then echo requests (ICMPv6 128) arrive: not delivered. ndisc6: an NS for a target nobody owns.
+  const ping = await peer.exec(['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:99::1']);
+  assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+  await peer.exec(['ndisc6', '-r', '1', '-w', '300', 'fd00:99::77', 'eth0']);
+  await child.waitForLine(/"target":"fd00:99:0:0:0:0:0:77"/, 5000);
+  await child.stop();
+  const frames = events(child).filter((e) => e.event === 'frame');
+  assert.ok(frames.length >= 2, child.stdout);
+  for (const f of frames) {
+    assert.equal(f.nextHeader, 58, JSON.stringify(f));
+    assert.ok(f.icmpType === 135 || f.icmpType === 136, `unexpected frame ${JSON.stringify(f)}`);
+  }
+  assert.ok(frames.some((f) => f.icmpType === 135 && f.target === 'fd00:99:0:0:0:0:0:1'), child.stdout);
 });
 
 test('addMembership/dropMembership show in ip maddr; closing the socket leaves the group', async (t) => {
