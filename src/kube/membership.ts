@@ -1,0 +1,478 @@
+// Who is alive: every speaker holds its own membership Lease (`openelb-speaker-<node>`, holder =
+// node name) and renews it every retry period; every speaker watches all of them. The steady-state
+// write load is one renew per node per period, independent of the number of Services (SPEC §2;
+// Cilium #26586 and kube-vip #563 are what a Lease per Service costs).
+//
+// Liveness is judged by LOCAL observation time (lease-rules.ts): a peer is alive while we have
+// seen its Lease change within its duration; a released Lease (holder '') is dead at once.
+//
+// Fail-static (SPEC §2): "not seeing renewals" is only evidence of death while our watch is
+// provably fresh. Our own renewals travel through the same watch, so the last time we saw one of
+// them arrive is how far our view of everyone else is known to be current. We judge expiry at
+// min(now, lastOwnRenewSeen + slack): when the API or our watch is down, the clock stops and the
+// alive set freezes instead of everyone declaring everyone else dead and answering for all IPs.
+// After such a blind gap every peer gets a fresh duration to show a renewal, so recovery from an
+// API outage does not flap ownership.
+//
+// Facts peers need (e.g. which Eips this node cannot serve because it has no NIC for them) ride
+// as annotations on the same Lease, written with the next renewal: no extra writes.
+import { performance } from 'node:perf_hooks';
+import type { V1Lease } from '@kubernetes/client-node';
+import { log } from '../log.ts';
+import { type KubeClient, FIELD_MANAGER, deadlineOptions } from './client.ts';
+import { describeError, isAlreadyExists, isConflict, isNotFound } from './errors.ts';
+import { type Informer, leaseInformer } from './informer.ts';
+import { leaseForCreate, leaseForUpdate, leaseRecordOf } from './lease-object.ts';
+import {
+  type Observation,
+  aliveHolders,
+  decideLease,
+  nextExpiry,
+  observe,
+  releaseLease,
+} from './lease-rules.ts';
+
+export const MEMBERSHIP_LABEL_KEY = 'app.kubernetes.io/component';
+export const MEMBERSHIP_LABEL_VALUE = 'speaker-membership';
+export const MEMBERSHIP_SELECTOR = `${MEMBERSHIP_LABEL_KEY}=${MEMBERSHIP_LABEL_VALUE}`;
+/** Comma-separated Eip names whose NIC this node cannot find (so it must not be chosen for them). */
+export const CANNOT_SERVE_ANNOTATION = 'openelb.kubesphere.io/cannot-serve';
+
+export const membershipLeaseName = (node: string): string => `openelb-speaker-${node}`;
+
+export interface MembershipTimings {
+  /** A member not seen renewing for this long is dead. */
+  leaseDurationMs: number;
+  /** Renewal period; at least two renewals must fit in a duration. */
+  retryPeriodMs: number;
+}
+
+// Crash failover within 2 s (SPEC §2): detection takes at most one duration after the last renew
+// we saw, and a member gets three chances to renew within it.
+export const defaultMembershipTimings: MembershipTimings = { leaseDurationMs: 1500, retryPeriodMs: 500 };
+
+export function membershipTimingProblems(t: MembershipTimings): string[] {
+  const p: string[] = [];
+  if (!(Number.isFinite(t.leaseDurationMs) && t.leaseDurationMs > 0)) p.push('lease duration must be a positive number of ms');
+  if (!(Number.isFinite(t.retryPeriodMs) && t.retryPeriodMs > 0)) p.push('retry period must be a positive number of ms');
+  if (p.length) return p;
+  if (t.retryPeriodMs < 10) p.push(`retry period ${t.retryPeriodMs} ms is below 10 ms`);
+  if (t.leaseDurationMs > 3_600_000) p.push(`lease duration ${t.leaseDurationMs} ms is over 1 h`);
+  if (t.retryPeriodMs * 2 > t.leaseDurationMs) {
+    p.push(`retry period (${t.retryPeriodMs} ms) must be at most half the lease duration (${t.leaseDurationMs} ms)`);
+  }
+  return p;
+}
+
+/** Parses the cannot-serve annotation into Eip names. Pure. */
+export function parseNameList(v: string | undefined): Set<string> {
+  return new Set((v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+/** Canonical text for a set of names (sorted, so equal sets give equal text and no rewrite). */
+export function formatNameList(names: Iterable<string>): string {
+  return [...new Set(names)].filter(Boolean).sort().join(',');
+}
+
+export interface Member {
+  node: string;
+  lease: string;
+  alive: boolean;
+  self: boolean;
+  annotations: Record<string, string>;
+}
+
+export interface MembershipOptions extends Partial<MembershipTimings> {
+  client: KubeClient;
+  /** The speakers' namespace. */
+  namespace: string;
+  nodeName: string;
+  /** Share an existing informer (it must use MEMBERSHIP_SELECTOR); else one is made. */
+  informer?: Informer<V1Lease>;
+}
+
+export class Membership {
+  readonly timings: MembershipTimings;
+  readonly leaseName: string;
+  readonly informer: Informer<V1Lease>;
+  private readonly o: MembershipOptions;
+  private readonly ownInformer: boolean;
+  // Our own Lease
+  private own: V1Lease | undefined;
+  private ownObs: Observation | undefined;
+  private lastRenewOkSentAt: number | undefined;
+  private readonly facts = new Map<string, string | undefined>(); // annotations we manage
+  // Peers
+  private readonly observations = new Map<string, Observation>(); // by lease name
+  private ownSeenAt: number | undefined; // last time our own renewal arrived through the watch
+  private ownSeenRv: string | undefined;
+  private signature = '';
+  private aliveSet = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: Array<() => void> = [];
+  // Loop
+  private started = false;
+  private stopping = false;
+  private kicked = false;
+  private wakeNap: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+
+  constructor(opts: MembershipOptions) {
+    this.o = opts;
+    this.timings = {
+      leaseDurationMs: opts.leaseDurationMs ?? defaultMembershipTimings.leaseDurationMs,
+      retryPeriodMs: opts.retryPeriodMs ?? defaultMembershipTimings.retryPeriodMs,
+    };
+    const problems = membershipTimingProblems(this.timings);
+    if (problems.length) throw new Error(`membership: ${problems.join('; ')}`);
+    this.leaseName = membershipLeaseName(opts.nodeName);
+    this.ownInformer = !opts.informer;
+    this.informer = opts.informer ?? leaseInformer(opts.client, opts.namespace, { labelSelector: MEMBERSHIP_SELECTOR });
+  }
+
+  /** Start renewing our Lease and watching everyone's. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribe.push(this.informer.onChange(() => this.recompute()));
+    this.unsubscribe.push(this.informer.onStatus(() => this.recompute()));
+    if (this.ownInformer) this.informer.start();
+    this.loopDone = this.loop();
+  }
+
+  /** Resolves once the watch has synced and our own Lease has been written. */
+  async whenReady(signal?: AbortSignal): Promise<void> {
+    await this.informer.whenSynced(signal);
+    while (this.lastRenewOkSentAt === undefined) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      if (this.stopping) throw new Error('membership stopped');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Node names of alive members (this node included while its own Lease is seen alive). */
+  alive(): Set<string> {
+    return new Set(this.aliveSet);
+  }
+
+  isAlive(node: string): boolean {
+    return this.aliveSet.has(node);
+  }
+
+  /** Every membership Lease we know, alive or not. */
+  members(): Member[] {
+    const out: Member[] = [];
+    for (const lease of this.informer.list()) {
+      const holder = lease.spec?.holderIdentity ?? '';
+      const name = lease.metadata?.name ?? '';
+      out.push({
+        node: holder || nodeOfLease(name),
+        lease: name,
+        alive: holder !== '' && this.aliveSet.has(holder),
+        self: name === this.leaseName,
+        annotations: { ...(lease.metadata?.annotations ?? {}) },
+      });
+    }
+    return out.sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  /** A member's annotations as last seen (undefined if we have no Lease for that node). */
+  annotationsOf(node: string): Record<string, string> | undefined {
+    const lease = this.leaseOf(node);
+    return lease ? { ...(lease.metadata?.annotations ?? {}) } : undefined;
+  }
+
+  /** Eips the node said it cannot serve. */
+  cannotServe(node: string): Set<string> {
+    return parseNameList(this.annotationsOf(node)?.[CANNOT_SERVE_ANNOTATION]);
+  }
+
+  /** Declare the Eips this node cannot serve; written with the next renewal, only if changed. */
+  setCannotServe(eips: Iterable<string>): void {
+    const v = formatNameList(eips);
+    this.setAnnotation(CANNOT_SERVE_ANNOTATION, v === '' ? undefined : v);
+  }
+
+  /** Set (or with undefined, remove) an annotation on our Lease. Written promptly when it changes. */
+  setAnnotation(key: string, value: string | undefined): void {
+    // Compare with what was last requested (or what the Lease has): repeated calls with the same
+    // value from every reconcile must not cause extra writes.
+    const prev = this.facts.has(key) ? this.facts.get(key) : this.own?.metadata?.annotations?.[key];
+    this.facts.set(key, value);
+    if (prev === value) return;
+    this.kick(); // renew now instead of at the next period
+  }
+
+  /** Fires when the alive set or an alive member's annotations change (also on expiry timers). */
+  onChange(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Our own renewals are succeeding (peers see us alive). For /readyz. */
+  get renewing(): boolean {
+    return (
+      this.lastRenewOkSentAt !== undefined && performance.now() - this.lastRenewOkSentAt < this.timings.leaseDurationMs
+    );
+  }
+
+  /** Graceful stop (SIGTERM): stop renewing and clear our holder so peers see us dead at once. */
+  async release(): Promise<void> {
+    await this.halt();
+    const rel = releaseLease(this.o.nodeName, this.ownObs, new Date());
+    if (rel && rel.kind === 'release' && this.own) {
+      try {
+        await this.o.client.coordination.replaceNamespacedLease(
+          {
+            namespace: this.o.namespace,
+            name: this.leaseName,
+            body: leaseForUpdate(this.own, rel.next),
+            fieldManager: FIELD_MANAGER,
+          },
+          deadlineOptions(Math.max(this.timings.leaseDurationMs, 1000)),
+        );
+        log.info('membership lease released', { lease: this.leaseName });
+      } catch (err) {
+        log.warn('membership release failed; peers will notice after the lease duration', {
+          lease: this.leaseName,
+          error: describeError(err),
+        });
+      }
+    }
+    await this.teardown();
+  }
+
+  /** Stop renewing without releasing (a crash, for tests). */
+  async abandon(): Promise<void> {
+    await this.halt();
+    await this.teardown();
+  }
+
+  private async halt(): Promise<void> {
+    this.stopping = true;
+    this.kick();
+    await this.loopDone;
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    if (this.ownInformer) await this.informer.stop();
+  }
+
+  // --- our own Lease -----------------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.renewOnce();
+      } catch (err) {
+        log.error('membership renew iteration failed', { lease: this.leaseName, error: describeError(err) });
+      }
+      if (this.stopping) break;
+      // A fact changed while we were writing: write again at once, else wait a period.
+      if (!this.kicked) await this.nap(this.timings.retryPeriodMs);
+    }
+  }
+
+  private kick(): void {
+    this.kicked = true;
+    this.wakeNap?.();
+  }
+
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        self.wakeNap = undefined;
+        resolve();
+      }
+      this.wakeNap = done;
+    });
+  }
+
+  /** Annotations to write: what the Lease has, with the keys we manage set or removed. */
+  private desiredAnnotations(base: V1Lease | undefined): Record<string, string> {
+    const out: Record<string, string> = { ...(base?.metadata?.annotations ?? {}) };
+    for (const [k, v] of this.facts) {
+      if (v === undefined) delete out[k];
+      else out[k] = v;
+    }
+    return out;
+  }
+
+  private async renewOnce(): Promise<void> {
+    const api = this.o.client.coordination;
+    const ns = this.o.namespace;
+    const name = this.leaseName;
+    const me = this.o.nodeName;
+    const deadline = deadlineOptions(Math.max(this.timings.retryPeriodMs, Math.min(this.timings.leaseDurationMs, 5000)));
+    this.kicked = false;
+
+    if (this.own && this.ownObs) {
+      const action = decideLease(me, this.ownObs, performance.now(), this.timings.leaseDurationMs, new Date());
+      if (action.kind === 'renew') {
+        const sentAt = performance.now();
+        try {
+          const written = await api.replaceNamespacedLease(
+            {
+              namespace: ns,
+              name,
+              body: leaseForUpdate(this.own, action.next, this.desiredAnnotations(this.own)),
+              fieldManager: FIELD_MANAGER,
+            },
+            deadline,
+          );
+          this.wrote(written, sentAt);
+          return;
+        } catch (err) {
+          if (!isConflict(err)) {
+            log.debug('membership renew failed', { lease: name, error: describeError(err) });
+            return;
+          }
+        }
+      }
+    }
+
+    let lease: V1Lease | undefined;
+    try {
+      lease = await api.readNamespacedLease({ namespace: ns, name }, deadline);
+    } catch (err) {
+      if (!isNotFound(err)) {
+        log.debug('membership lease read failed', { lease: name, error: describeError(err) });
+        return;
+      }
+    }
+    const now = performance.now();
+    this.own = lease;
+    this.ownObs = lease ? observe(this.ownObs, leaseRecordOf(lease), now) : undefined;
+    const action = decideLease(me, this.ownObs, now, this.timings.leaseDurationMs, new Date());
+    if (action.kind === 'wait') {
+      // Another identity holds our node's Lease (a misconfigured second speaker on this node?).
+      log.warn('membership lease held by someone else', { lease: name, holder: action.holder });
+      return;
+    }
+    if (action.kind === 'release') return;
+    const sentAt = performance.now();
+    try {
+      const written = lease
+        ? await api.replaceNamespacedLease(
+            {
+              namespace: ns,
+              name,
+              body: leaseForUpdate(lease, action.next, this.desiredAnnotations(lease)),
+              fieldManager: FIELD_MANAGER,
+            },
+            deadline,
+          )
+        : await api.createNamespacedLease(
+            {
+              namespace: ns,
+              body: leaseForCreate(
+                ns,
+                name,
+                action.next,
+                { [MEMBERSHIP_LABEL_KEY]: MEMBERSHIP_LABEL_VALUE },
+                this.desiredAnnotations(undefined),
+              ),
+              fieldManager: FIELD_MANAGER,
+            },
+            deadline,
+          );
+      this.wrote(written, sentAt);
+    } catch (err) {
+      if (!isConflict(err) && !isAlreadyExists(err)) {
+        log.debug('membership lease write failed', { lease: name, error: describeError(err) });
+      }
+    }
+  }
+
+  private wrote(written: V1Lease, sentAt: number): void {
+    this.own = written;
+    this.ownObs = { record: leaseRecordOf(written), observedAt: performance.now() };
+    if (this.lastRenewOkSentAt === undefined) log.info('membership lease held', { lease: this.leaseName });
+    this.lastRenewOkSentAt = sentAt;
+  }
+
+  // --- everyone's Leases -------------------------------------------------------------------
+
+  private leaseOf(node: string): V1Lease | undefined {
+    const byName = this.informer.get(`${this.o.namespace}/${membershipLeaseName(node)}`);
+    if (byName) return byName;
+    return this.informer.list().find((l) => l.spec?.holderIdentity === node);
+  }
+
+  /** The local time up to which our view is known to be current (see the header). */
+  private judgeTime(now: number): number {
+    if (this.ownSeenAt === undefined) return 0; // nothing proven yet: nobody expires
+    return Math.min(now, this.ownSeenAt + 2 * this.timings.retryPeriodMs);
+  }
+
+  private recompute(): void {
+    const now = performance.now();
+    const seen = new Set<string>();
+    for (const lease of this.informer.list()) {
+      const name = lease.metadata?.name ?? '';
+      seen.add(name);
+      const rec = leaseRecordOf(lease);
+      this.observations.set(name, observe(this.observations.get(name), rec, now));
+      if (name === this.leaseName && rec.resourceVersion && rec.resourceVersion !== this.ownSeenRv) {
+        // Our own renewal came back through the watch: the view is current up to now.
+        const gap = this.ownSeenAt === undefined ? 0 : now - this.ownSeenAt;
+        if (this.ownSeenAt !== undefined && gap > 2 * this.timings.retryPeriodMs + this.timings.leaseDurationMs / 2) {
+          // We were blind for a while: give every peer a fresh duration to show a renewal.
+          for (const [k, obs] of this.observations) {
+            if (obs.observedAt < now) this.observations.set(k, { ...obs, observedAt: now });
+          }
+          log.info('membership view resumed after a blind gap', { gapMs: Math.round(gap) });
+        }
+        this.ownSeenAt = now;
+        this.ownSeenRv = rec.resourceVersion;
+      }
+    }
+    for (const name of [...this.observations.keys()]) if (!seen.has(name)) this.observations.delete(name);
+
+    const t = this.judgeTime(now);
+    const alive = aliveHolders(this.observations, t, this.timings.leaseDurationMs);
+    const sig = JSON.stringify(
+      [...alive].sort().map((node) => {
+        const a = this.leaseOf(node)?.metadata?.annotations ?? {};
+        return [node, Object.keys(a).sort().map((k) => [k, a[k]])];
+      }),
+    );
+    const changed = sig !== this.signature;
+    this.signature = sig;
+    this.aliveSet = alive;
+
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const next = nextExpiry(this.observations, t, this.timings.leaseDurationMs);
+    if (next !== undefined && !this.stopping) {
+      let delay = next - t + 1;
+      // Frozen clock (view not current): re-check at a calm pace, not in a tight loop.
+      if (t < now) delay = Math.max(delay, this.timings.retryPeriodMs);
+      this.expiryTimer = setTimeout(() => this.recompute(), Math.max(1, delay));
+    }
+
+    if (changed) {
+      log.debug('membership changed', { alive: [...alive].sort() });
+      for (const cb of this.listeners) {
+        try {
+          cb();
+        } catch (err) {
+          log.error('membership listener threw', { error: describeError(err) });
+        }
+      }
+    }
+  }
+}
+
+function nodeOfLease(name: string): string {
+  const prefix = membershipLeaseName('');
+  return name.startsWith(prefix) ? name.slice(prefix.length) : name;
+}
