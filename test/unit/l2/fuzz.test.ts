@@ -1,0 +1,155 @@
+// Random and mutated frames through every decoder, respond() and probeAnswered(): nothing may throw,
+// every rejection uses a documented reason, and any reply respond() builds decodes cleanly itself.
+// Seeded: the seed is printed, and FUZZ_SEED=<n> reproduces a run. FUZZ_N overrides the count.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REJECT_REASONS, type Decoded } from '../../../src/l2/result.ts';
+import { decodeEthernet } from '../../../src/l2/ethernet.ts';
+import { decodeArp } from '../../../src/l2/arp.ts';
+import { decodeIpv6 } from '../../../src/l2/ipv6.ts';
+import { decodeNdp, ndpFrame } from '../../../src/l2/ndp.ts';
+import { icmpv6Checksum } from '../../../src/l2/icmpv6.ts';
+import { respond, IGNORE_REASONS } from '../../../src/l2/respond.ts';
+import { announcementFrames, probeAnswered, probeFrame } from '../../../src/l2/announce.ts';
+import { parseMac } from '../../../src/l2/mac.ts';
+import { parseIPv6 } from '../../../src/l2/ip-bytes.ts';
+import { ALL_CAPTURES, HOST_MAC, padded } from './fixtures.ts';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const B = parseMac(HOST_MAC)!;
+const OWNED = new Set(['192.0.2.1', '192.0.2.2', '2001:db8::2', '2001:db8::5', 'fe80::ff:fe00:a', '0.0.0.0']);
+const owned = (ip: string) => OWNED.has(ip);
+const rejectSet = new Set<string>(REJECT_REASONS);
+const ignoreSet = new Set<string>(IGNORE_REASONS);
+
+const seeds: Uint8Array[] = [
+  ...Object.values(ALL_CAPTURES),
+  ...Object.values(ALL_CAPTURES).map(padded),
+  ...announcementFrames('192.0.2.2', '02:00:00:00:00:0c'),
+  ...announcementFrames('2001:db8::2', '02:00:00:00:00:0c'),
+  probeFrame('192.0.2.2', '02:00:00:00:00:0c'),
+  probeFrame('2001:db8::5', '02:00:00:00:00:0c'),
+  ndpFrame(B, parseMac('02:00:00:00:00:0c')!, {
+    type: 'ns', src: parseIPv6('2001:db8::9')!, dst: parseIPv6('2001:db8::2')!, hopLimit: 255, target: parseIPv6('2001:db8::2')!, sourceLinkLayer: null,
+  }),
+];
+
+// After mutating an IPv6 frame, sometimes repair the ICMPv6 checksum (and payload length) so the
+// mutation reaches the validation past the checksum instead of stopping there every time.
+function repair(f: Uint8Array, rnd: () => number): void {
+  if (f.length < 54 + 4 || f[12] !== 0x86 || f[13] !== 0xdd || f[20] !== 58) return;
+  if (rnd() < 0.5) {
+    const len = f.length - 54;
+    f[18] = len >> 8;
+    f[19] = len & 0xff;
+  }
+  const plen = (f[18]! << 8) | f[19]!;
+  if (54 + plen > f.length || plen < 4) return;
+  const msg = f.subarray(54, 54 + plen);
+  msg[2] = 0;
+  msg[3] = 0;
+  const s = icmpv6Checksum(f.subarray(22, 38), f.subarray(38, 54), msg);
+  msg[2] = s >> 8;
+  msg[3] = s & 0xff;
+}
+
+function mutate(rnd: () => number): Uint8Array {
+  const pick = (n: number) => Math.floor(rnd() * n);
+  const kind = rnd();
+  if (kind < 0.1) {
+    // pure noise, sometimes with a plausible ethertype
+    const f = new Uint8Array(pick(120));
+    for (let i = 0; i < f.length; i++) f[i] = pick(256);
+    if (f.length > 14 && rnd() < 0.7) {
+      const t = [0x0806, 0x86dd, 0x8100, 0x88a8][pick(4)]!;
+      f[12] = t >> 8;
+      f[13] = t & 0xff;
+      if (t === 0x86dd) f[14] = 0x60 | (f[14]! & 0x0f);
+    }
+    return f;
+  }
+  let f: Uint8Array = seeds[pick(seeds.length)]!.slice();
+  const ops = 1 + pick(4);
+  for (let o = 0; o < ops; o++) {
+    const op = rnd();
+    if (op < 0.45 && f.length > 0) {
+      const i = pick(f.length);
+      f[i] = f[i]! ^ (1 << pick(8)); // bit flip
+    } else if (op < 0.65 && f.length > 0) {
+      f[pick(f.length)] = [0, 0xff, 1, 2, 255, 135, 136, 58][pick(8)]!; // interesting byte
+    } else if (op < 0.8) {
+      f = f.subarray(0, pick(f.length + 1)).slice(); // truncate
+    } else {
+      const extra = new Uint8Array(pick(40)); // extend (padding or junk options)
+      for (let i = 0; i < extra.length; i++) extra[i] = rnd() < 0.5 ? 0 : pick(256);
+      const g = new Uint8Array(f.length + extra.length);
+      g.set(f);
+      g.set(extra, f.length);
+      f = g;
+    }
+  }
+  if (rnd() < 0.6) repair(f, rnd);
+  return f;
+}
+
+function checkReason(d: Decoded<unknown>): void {
+  if (!d.ok && !rejectSet.has(d.reason)) assert.fail(`undocumented reason ${d.reason}`);
+}
+
+test('fuzz: 100,000+ random and mutated frames through every decoder, respond() and probeAnswered()', (t) => {
+  const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
+  const n = process.env.FUZZ_N ? Number(process.env.FUZZ_N) : 120_000;
+  t.diagnostic(`fuzz seed ${seed} (reproduce with FUZZ_SEED=${seed})`);
+  console.log(`fuzz seed ${seed}`);
+  const rnd = mulberry32(seed);
+  const kinds: Record<string, number> = {};
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const f = mutate(rnd);
+    try {
+      checkReason(decodeEthernet(f));
+      checkReason(decodeArp(f));
+      checkReason(decodeArp(f.subarray(14)));
+      checkReason(decodeIpv6(f.subarray(14)));
+      checkReason(decodeNdp(f.subarray(14)));
+      checkReason(decodeNdp(f));
+      const d = respond(f, { mac: B }, owned);
+      kinds[d.kind + ':' + ('why' in d ? d.why : d.reason)] = (kinds[d.kind + ':' + ('why' in d ? d.why : d.reason)] ?? 0) + 1;
+      if (d.kind === 'ignore') assert.ok(ignoreSet.has(d.reason), d.reason);
+      if (d.kind === 'malformed') assert.ok(rejectSet.has(d.reason), d.reason);
+      if (d.kind === 'reply') {
+        assert.ok(owned(d.ip));
+        const eth = decodeEthernet(d.frame);
+        assert.ok(eth.ok, 'reply ethernet');
+        assert.deepEqual(eth.value.src, B);
+        const inner = eth.value.ethertype === 0x0806 ? decodeArp(eth.value.payload) : decodeNdp(eth.value.payload);
+        assert.ok(inner.ok, `reply payload: ${inner.ok ? '' : inner.reason}`);
+        // and our reply, seen by another responder that owns nothing, is not a question to answer
+        assert.notEqual(respond(d.frame, { mac: parseMac('02:00:00:00:00:0d')! }, () => false).kind, 'reply');
+      }
+      probeAnswered(f, '192.0.2.2', B);
+      probeAnswered(f, '2001:db8::5', B);
+    } catch (err) {
+      const hexFrame = Array.from(f, (x) => x.toString(16).padStart(2, '0')).join('');
+      assert.fail(`seed ${seed}, frame #${i} ${hexFrame}: ${(err as Error).stack ?? err}`);
+    }
+  }
+  const ms = performance.now() - started;
+  t.diagnostic(`${n} frames in ${ms.toFixed(0)} ms; outcomes ${JSON.stringify(kinds)}`);
+  // The mutations must actually reach the interesting paths, or the test proves little.
+  const count = (prefix: string) => Object.entries(kinds).filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
+  assert.ok(n >= 100_000 || process.env.FUZZ_N, 'at least 100,000 frames');
+  for (const k of ['reply:arp-request', 'reply:arp-probe', 'reply:ns', 'reply:ns-dad', 'conflict:', 'malformed:bad-checksum', 'malformed:truncated', 'ignore:vlan-tagged'])
+    assert.ok(count(k) > 0, `fuzz never reached ${k}`);
+  assert.ok(Object.keys(kinds).filter((k) => k.startsWith('malformed:')).length >= 10, 'fuzz reached too few rejection reasons');
+});
