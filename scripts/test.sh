@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 
 tiers=${TIERS:-"unit netns cluster lab"}
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+cp_dir=""
+cleanup() {
+  # Stop the run's control plane (if any) even when a tier failed or we were interrupted.
+  if [ -n "$cp_dir" ]; then npx tsx scripts/control-plane/cli.ts down --state-dir "$cp_dir" >/dev/null 2>&1 || true; fi
+  rm -rf "$out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 status=0
 
 run_tier() {
@@ -31,7 +38,29 @@ if [ "$(id -u)" != 0 ] && [[ " $tiers " =~ " netns "|" lab " ]]; then
   exit 1
 fi
 
+# The cluster and lab tiers share ONE control plane (etcd + kube-apiserver on
+# loopback, built from Go modules on first use); test files find it through
+# OELB_KUBECONFIG / OELB_SPEAKER_KUBECONFIG (test/cluster/control-plane.ts).
+cp_ok=1
+if [[ " $tiers " =~ " cluster "|" lab " ]]; then
+  cp_dir="$out/control-plane"
+  echo "=== control plane: starting (state $cp_dir)"
+  if cp_out=$(npx tsx scripts/control-plane/cli.ts up --state-dir "$cp_dir"); then
+    export OELB_KUBECONFIG OELB_SPEAKER_KUBECONFIG OELB_STATE_DIR="$cp_dir"
+    OELB_KUBECONFIG=$(echo "$cp_out" | sed -n 's/^KUBECONFIG=//p' | tail -1)
+    OELB_SPEAKER_KUBECONFIG=$(echo "$cp_out" | sed -n 's/^SPEAKER_KUBECONFIG=//p' | tail -1)
+  else
+    echo "control plane failed to start: the cluster and lab tiers FAIL (not skipped)" >&2
+    cp_ok=0
+    status=1
+  fi
+fi
+
 for tier in $tiers; do
+  if [ "$cp_ok" = 0 ] && { [ "$tier" = cluster ] || [ "$tier" = lab ]; }; then
+    echo "=== tier: $tier: FAILED (no control plane)" >&2
+    continue
+  fi
   case $tier in
     unit) run_tier unit 2 ;;
     *) run_tier "$tier" 1 ;;
