@@ -97,6 +97,8 @@ export function describeSource(s: KubeconfigSource): string {
  * and leaves a signal alone; a per-call one (deadlineOptions) runs after it and replaces it.
  */
 function deadlineMiddleware(ms: number, override = false): ObservableMiddleware {
+  // AbortSignal.timeout() throws on a fractional delay (and deadlines come from performance.now()).
+  ms = Math.max(1, Math.ceil(ms));
   return {
     pre(ctx: RequestContext) {
       if (override || !ctx.getSignal()) ctx.setSignal(AbortSignal.timeout(ms));

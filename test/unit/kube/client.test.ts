@@ -34,3 +34,8 @@ test('deadlineOptions sets an abort signal that fires after the deadline, keepin
   assert.equal(signal.aborted, true);
   assert.equal((signal.reason as Error).name, 'TimeoutError');
 });
+
+test('fractional deadlines (from performance.now arithmetic) are accepted', async () => {
+  const ctx = await runPre(deadlineOptions(12.7));
+  assert.ok(ctx.getSignal());
+});

@@ -1,0 +1,74 @@
+// The event recorder on a real kube-apiserver, as the speaker's ServiceAccount: one Event per
+// change, never one per resync (MetalLB #2387), with the fields kubectl describe shows.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeClient } from '../../src/kube/client.ts';
+import { EventRecorder, targetOf } from '../../src/kube/events.ts';
+import { controlPlane, testNamespace, uniqueName } from './control-plane.ts';
+
+const cp = await controlPlane();
+after(() => cp.stop());
+const admin = new KubeClient(cp.adminConfig());
+
+async function eventsFor(ns: string, name: string) {
+  const list = await admin.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
+  return list.items;
+}
+
+test('the same event emitted 5 times is one Event object; a change is a new one; going back is another', async () => {
+  const ns = await testNamespace(cp);
+  const speaker = new KubeClient(cp.speakerConfig());
+  const svc = await admin.core.createNamespacedService({
+    namespace: ns,
+    body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+  });
+  const rec = new EventRecorder({ client: speaker, instance: 'node-1' });
+  const target = targetOf(svc, { kind: 'Service', apiVersion: 'v1' });
+
+  const written: boolean[] = [];
+  for (let i = 0; i < 5; i++) written.push(await rec.normal(target, 'AssignIP', 'Assigned IP 192.0.2.10 from Eip pool-a'));
+  assert.deepEqual(written, [true, false, false, false, false]);
+  let evs = await eventsFor(ns, 'web');
+  assert.equal(evs.length, 1);
+  const e = evs[0]!;
+  assert.equal(e.reason, 'AssignIP');
+  assert.equal(e.type, 'Normal');
+  assert.equal(e.message, 'Assigned IP 192.0.2.10 from Eip pool-a');
+  assert.equal(e.involvedObject.kind, 'Service');
+  assert.equal(e.involvedObject.namespace, ns);
+  assert.equal(e.involvedObject.uid, svc.metadata?.uid);
+  assert.equal(e.reportingComponent, 'openelb-ts');
+  assert.equal(e.reportingInstance, 'node-1');
+  assert.equal(e.source?.component, 'openelb-ts');
+  assert.equal(e.source?.host, 'node-1');
+
+  // Concurrent identical emits (two reconciles racing) still write once.
+  const racing = await Promise.all([1, 2, 3].map(() => rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign')));
+  assert.equal(racing.filter(Boolean).length, 1);
+  // Same slot: failed -> assigned -> failed are changes.
+  assert.equal(await rec.normal(target, 'AssignIP', 'Assigned IP 192.0.2.10 from Eip pool-a', 'assign'), true);
+  assert.equal(await rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign'), true);
+  assert.equal(await rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign'), false);
+  evs = await eventsFor(ns, 'web');
+  assert.equal(evs.length, 4);
+  assert.equal(evs.filter((x) => x.type === 'Warning').length, 2);
+});
+
+test('events about cluster-scoped objects (Eip) land in "default"; a failed write is retried on the next emit', async () => {
+  const speaker = new KubeClient(cp.speakerConfig());
+  const rec = new EventRecorder({ client: speaker, instance: 'node-2' });
+  const name = uniqueName('oelb-eip');
+  const target = { kind: 'Eip', apiVersion: 'network.kubesphere.io/v1alpha2', name };
+  assert.equal(await rec.warning(target, 'Overlap', `Eip ${name} overlaps Eip other; fix spec.address`), true);
+  const evs = await eventsFor('default', name);
+  assert.equal(evs.length, 1);
+  assert.equal(evs[0]?.involvedObject.kind, 'Eip');
+  assert.equal(evs[0]?.involvedObject.namespace ?? '', '');
+
+  // A namespace that does not exist makes the write fail; the recorder forgets the attempt, so
+  // emitting the same thing again tries again instead of being deduplicated away.
+  const ghost = { kind: 'Service', apiVersion: 'v1', name: 'x', namespace: uniqueName('oelb-missing') };
+  assert.equal(await rec.normal(ghost, 'AssignIP', 'm'), false);
+  await admin.core.createNamespace({ body: { metadata: { name: ghost.namespace } } });
+  assert.equal(await rec.normal(ghost, 'AssignIP', 'm'), true);
+});
