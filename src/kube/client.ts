@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import process from 'node:process';
 import {
   CoordinationV1Api,
   CoreV1Api,

@@ -26,6 +26,7 @@ import {
   type V1Service,
   Watch,
 } from '@kubernetes/client-node';
+import { setImmediate } from 'node:timers';
 import { log } from '../log.ts';
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from './backoff.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject, type KubeClient, deadlineOptions } from './client.ts';
@@ -152,7 +153,14 @@ export class Informer<T extends KubernetesObject> {
     const list: ListFn<T> = async () => {
       const res = await opts.list();
       // Typed lists carry Date objects where watch events carry strings: store one shape.
-      const items = (res.items ?? []).map((i) => JSON.parse(JSON.stringify(i)) as T);
+      // List items also lack kind/apiVersion, which watch events carry: fill them in from the list.
+      const kind = typeof res.kind === 'string' && res.kind.endsWith('List') ? res.kind.slice(0, -4) : undefined;
+      const items = (res.items ?? []).map((i) => {
+        const plain = JSON.parse(JSON.stringify(i)) as T;
+        if (kind && !plain.kind) plain.kind = kind;
+        if (res.apiVersion && !plain.apiVersion) plain.apiVersion = res.apiVersion;
+        return plain;
+      });
       // ListWatch applies the list to its cache synchronously right after this promise
       // resolves; by the next macrotask the cache is complete.
       setImmediate(() => this.afterList());

@@ -110,7 +110,7 @@ test('a leader that cannot renew (API unreachable) steps down by its renew deadl
   proxy.pause();
   await waitFor(() => !a.isLeader, 2000, 'a steps down');
   const downAfter = w.last('node-a', 'stop') - cutAt;
-  assert.ok(downAfter <= timings.renewDeadlineMs + 100, `stepped down ${Math.round(downAfter)} ms after the cut`);
+  assert.ok(downAfter <= timings.renewDeadlineMs + 250, `stepped down ${Math.round(downAfter)} ms after the cut`);
   await waitFor(() => b.isLeader, 3000, 'b takes over');
   // Safety: b starts only after a stopped, and not before a's lease could have expired.
   assert.ok(w.last('node-b', 'start') > w.last('node-a', 'stop'), 'no overlap');

@@ -60,6 +60,8 @@ test('service informer (speaker SA via proxy): create/update/delete, coalesced b
   assert.deepEqual(names(inf, ns), ['pre-existing'], 'initial list is in the cache at sync');
   // The list result is stored as plain JSON, like watch events (no Date objects).
   assert.equal(typeof inf.get(`${ns}/pre-existing`)?.metadata?.creationTimestamp, 'string');
+  assert.equal(inf.get(`${ns}/pre-existing`)?.kind, 'Service', 'listed items get kind like watched ones');
+  assert.equal(inf.get(`${ns}/pre-existing`)?.apiVersion, 'v1');
   await waitFor(() => changes >= 1, 2000, 'onChange after sync');
 
   // create / update / delete
