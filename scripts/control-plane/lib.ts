@@ -220,7 +220,11 @@ export async function up(opts: UpOptions = {}): Promise<ControlPlaneState> {
   if (existing) {
     const alive = ownsProcess(existing.etcd.pid, stateDir) && ownsProcess(existing.apiserver.pid, stateDir);
     if (alive && (await isReady(existing))) {
+      // Re-apply deploy/ (it may have been edited) and mint a fresh speaker
+      // token (the old one expires after 24 h): cheap, and `up` stays idempotent.
       logFn(`already running in ${stateDir}`);
+      await applyDeploy(existing, logFn);
+      await writeSpeakerKubeconfig(existing, readFileSync(join(stateDir, 'pki', 'ca.crt')));
       return existing;
     }
     logFn(`stale state in ${stateDir}: cleaning up`);
