@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allowsNamespace, DEFAULT_PRIORITY, toPool } from '../../../src/ipam/pool.ts';
+import { validatePools } from '../../../src/ipam/validate.ts';
+import { defaultEip, eip } from './helpers.ts';
+
+test('pool model: protocol default bgp is not served, defaults and annotations', () => {
+  const p = toPool(eip('a', '10.0.0.1-10.0.0.5', { protocol: '' }));
+  assert.equal(p.protocol, 'bgp');
+  assert.equal(p.served, false);
+  assert.equal(p.priority, DEFAULT_PRIORITY);
+  assert.equal(p.isDefault, false);
+  assert.equal(toPool(defaultEip('d', '10.0.1.0/24')).isDefault, true);
+  assert.equal(toPool(eip('x', '10.0.0.1', {}, { annotations: { 'eip.openelb.kubesphere.io/is-default-eip': 'yes' } })).isDefault, false);
+  assert.equal(toPool(eip('l', '10.0.0.1')).served, true);
+  assert.equal(toPool(eip('del', '10.0.0.1', {}, { deletionRequested: true })).deletionRequested, true);
+});
+
+test('namespaces list and namespaceSelector (plain map or matchLabels); no list = not namespace-allowed', () => {
+  const byList = toPool(eip('a', '10.0.0.1', { namespaces: ['team-a'] }));
+  assert.equal(allowsNamespace(byList, 'team-a', {}), true);
+  assert.equal(allowsNamespace(byList, 'team-b', {}), false);
+  const plain = toPool(eip('b', '10.0.0.2', { namespaceSelector: { env: 'prod' } }));
+  const ml = toPool(eip('c', '10.0.0.3', { namespaceSelector: { matchLabels: { env: 'prod', tier: 'web' } } }));
+  assert.equal(allowsNamespace(plain, 'x', { env: 'prod' }), true);
+  assert.equal(allowsNamespace(plain, 'x', { env: 'dev' }), false);
+  assert.equal(allowsNamespace(ml, 'x', { env: 'prod' }), false);
+  assert.equal(allowsNamespace(ml, 'x', { env: 'prod', tier: 'web', other: '1' }), true);
+  const none = toPool(eip('d', '10.0.0.4'));
+  assert.equal(allowsNamespace(none, 'default', { env: 'prod' }), false);
+  const empty = toPool(eip('e', '10.0.0.5', { namespaceSelector: {} }));
+  assert.equal(allowsNamespace(empty, 'anything', undefined), true);
+});
+
+test('overlap: the older Eip wins, the newer is not allocatable and names the older one', () => {
+  const older = eip('old', '10.0.0.0/24');
+  const newer = eip('new', '10.0.0.200-10.0.1.10');
+  const apart = eip('apart', '10.0.2.0/24');
+  const v = validatePools([newer, apart, older].map(toPool));
+  assert.equal(v.get('old')?.allocatable, true);
+  assert.equal(v.get('apart')?.allocatable, true);
+  const n = v.get('new');
+  assert.equal(n?.allocatable, false);
+  assert.equal(n?.problems[0]?.reason, 'Overlap');
+  assert.match(n?.problems[0]?.message ?? '', /Eip new \(10\.0\.0\.200-10\.0\.1\.10\) overlaps the older Eip old \(10\.0\.0\.0-10\.0\.0\.255\).*change spec\.address/);
+});
+
+test('same creationTimestamp: name breaks the tie', () => {
+  const ts = '2024-05-01T00:00:00Z';
+  const v = validatePools([toPool(eip('b', '10.0.0.1-10.0.0.9', {}, { creationTimestamp: ts })), toPool(eip('a', '10.0.0.5', {}, { creationTimestamp: ts }))]);
+  assert.equal(v.get('a')?.allocatable, true);
+  assert.equal(v.get('b')?.problems[0]?.reason, 'Overlap');
+});
+
+test('two default Eips: the older stays default, the newer gets MultipleDefaults but stays usable', () => {
+  const a = defaultEip('first', '10.0.0.0/28');
+  const b = defaultEip('second', '10.0.1.0/28');
+  const c = defaultEip('v6default', '2001:db8::/120');
+  const v = validatePools([b, c, a].map(toPool));
+  assert.equal(v.get('first')?.effectiveDefault, true);
+  assert.equal(v.get('second')?.effectiveDefault, false);
+  assert.equal(v.get('second')?.allocatable, true);
+  assert.equal(v.get('second')?.problems[0]?.reason, 'MultipleDefaults');
+  assert.match(v.get('second')?.problems[0]?.message ?? '', /the older Eip first.*first stays the default/);
+  assert.equal(v.get('v6default')?.effectiveDefault, true, 'one default per family');
+});
+
+test('invalid address, unsupported protocol, disable and deletion block new allocations', () => {
+  const v = validatePools(
+    [eip('bad', '10.0.0.9-10.0.0.1'), eip('bgp', '10.1.0.0/24', { protocol: 'bgp' }), eip('off', '10.2.0.0/24', { disable: true }), eip('gone', '10.3.0.0/24', {}, { deletionRequested: true })].map(toPool),
+  );
+  assert.deepEqual(v.get('bad')?.problems.map((p) => p.reason), ['InvalidAddress']);
+  assert.match(v.get('bad')?.problems[0]?.message ?? '', /^Eip bad: range 10\.0\.0\.9-10\.0\.0\.1 is reversed/);
+  assert.deepEqual(v.get('bgp')?.problems.map((p) => p.reason), ['UnsupportedProtocol']);
+  assert.match(v.get('bgp')?.problems[0]?.message ?? '', /serves only layer2; set spec\.protocol: layer2/);
+  assert.deepEqual(v.get('off')?.problems.map((p) => p.reason), ['Disabled']);
+  assert.deepEqual(v.get('gone')?.problems.map((p) => p.reason), ['Deleting']);
+  for (const n of ['bad', 'bgp', 'off', 'gone']) assert.equal(v.get(n)?.allocatable, false, n);
+});
