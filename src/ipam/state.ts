@@ -13,6 +13,7 @@
 // - New allocations come only from allocatable pools (validate.ts).
 import { canonicalIP, familyName, ipToString, parseIP, rangeContains, type Family, type IP } from './address.ts';
 import { RangeAllocator } from './allocator.ts';
+import { ChurnMap } from './churn-map.ts';
 import { chooseAddress, type Choice, type ChooseContext } from './choose.ts';
 import { compareAge, parseTime, toPool, type EipInput, type Pool } from './pool.ts';
 import {
@@ -128,10 +129,11 @@ export class IpamState implements ChooseContext {
   private byAge: Pool[] = [];
   private verdicts = new Map<string, PoolVerdict>();
   private allocators = new Map<string, RangeAllocator>();
-  private holdings = new Map<string, Holding>();
+  // ChurnMap, not Map: the same IP and the same Service key are deleted and re-added all the time.
+  private holdings = new ChurnMap<string, Holding>();
   /** pool name -> IPs attributed to it. */
-  private poolIPs = new Map<string, Set<string>>();
-  private services = new Map<string, ServiceEntry>();
+  private poolIPs = new Map<string, ChurnMap<string, true>>();
+  private services = new ChurnMap<string, ServiceEntry>();
   private namespaces = new Map<string, Record<string, string>>();
   private dirty = new Set<string>();
 
@@ -198,8 +200,8 @@ export class IpamState implements ChooseContext {
   private index(h: Holding): void {
     for (const a of this.allocators.values()) a.markUsed(h.value);
     let set = this.poolIPs.get(h.pool);
-    if (!set) this.poolIPs.set(h.pool, (set = new Set()));
-    set.add(h.ip);
+    if (!set) this.poolIPs.set(h.pool, (set = new ChurnMap()));
+    set.set(h.ip, true);
     this.dirty.add(h.pool);
   }
 
@@ -450,7 +452,7 @@ export class IpamState implements ChooseContext {
     const p = this.pools.get(name);
     if (!p) return undefined;
     const v = this.verdicts.get(name);
-    const ips = [...(this.poolIPs.get(name) ?? [])]
+    const ips = [...(this.poolIPs.get(name)?.keys() ?? [])]
       .map((ip) => this.holdings.get(ip))
       .filter((h): h is Holding => !!h)
       .sort((a, b) => (a.family - b.family) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
@@ -499,7 +501,7 @@ export class IpamState implements ChooseContext {
   /** Services that still hold addresses attributed to this Eip (the finalizer must wait for them). */
   eipHolders(name: string): string[] {
     const keys = new Set<string>();
-    for (const ip of this.poolIPs.get(name) ?? []) for (const k of this.holdings.get(ip)?.services ?? []) keys.add(k);
+    for (const ip of this.poolIPs.get(name)?.keys() ?? []) for (const k of this.holdings.get(ip)?.services ?? []) keys.add(k);
     return [...keys].sort(compareKeys);
   }
 

@@ -52,3 +52,21 @@ test('RangeAllocator works at the end of an IPv6 /64 without scanning', () => {
   assert.equal(a.isUsed(r.last), true);
   assert.equal(a.nextFree(), r.first + 1000n);
 });
+
+test('OffsetSet keeps offsets above 2^53 exactly and apart from the first-gap search', () => {
+  const s = new OffsetSet();
+  const big = 2n ** 63n + 5n;
+  assert.equal(s.add(big), true);
+  assert.equal(s.add(big + 1n), true);
+  assert.equal(s.add(big), false);
+  assert.equal(s.has(big + 1n), true);
+  assert.equal(s.has(big + 2n), false);
+  assert.equal(s.firstFree(), 0n);
+  s.add(0n);
+  s.add(2n ** 53n - 1n);
+  assert.equal(s.firstFree(), 1n);
+  assert.deepEqual(s.values(), [0n, 2n ** 53n - 1n, big, big + 1n]);
+  assert.equal(s.delete(big), true);
+  assert.equal(s.delete(big), false);
+  assert.equal(s.size, 3);
+});
