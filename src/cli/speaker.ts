@@ -1,0 +1,160 @@
+// `openelb-ts speaker`: the DaemonSet daemon. Every speaker is a candidate for the IPAM Lease
+// (one writer assigns Service IPs) and, with Layer 2 enabled, keeps a membership Lease and answers
+// ARP/NDP for the external IPs the per-IP election gives this node.
+import { type FlagSpec, type FlagValues, UsageError, helpText, parseFlags } from './flags.ts';
+import { KubeClient, describeSource } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { defaultElectionTimings, electionTimingProblems } from '../kube/lease-election.ts';
+import { defaultMembershipTimings, membershipTimingProblems } from '../kube/membership.ts';
+import { log, setLogLevel } from '../log.ts';
+import { serveObservability } from '../observe/http.ts';
+import { Registry } from '../observe/metrics.ts';
+import type { Controller, SpeakerContext } from '../speaker/context.ts';
+import { SharedInformers } from '../speaker/informers.ts';
+import { IpamController } from '../speaker/ipam-controller.ts';
+import { Layer2Controller } from '../speaker/layer2-controller.ts';
+
+const SUMMARY =
+  'Run the openelb-ts speaker: IPAM (while holding the openelb-ipam Lease) and, with --enable-layer2, ARP/NDP answers for the external IPs this node is elected for.';
+
+export const speakerFlags: FlagSpec[] = [
+  { name: 'kubeconfig', env: 'KUBECONFIG', kind: 'string', help: 'kubeconfig file; empty = in-cluster ServiceAccount, then ~/.kube/config' },
+  { name: 'node-name', env: 'NODE_NAME', kind: 'string', help: 'this node\'s name (the DaemonSet sets it from spec.nodeName)' },
+  { name: 'namespace', env: 'OPENELB_NAMESPACE', kind: 'string', default: 'openelb-system', help: 'namespace of the speakers\' Leases' },
+  { name: 'enable-layer2', env: 'OPENELB_ENABLE_LAYER2', kind: 'boolean', default: true, help: 'answer ARP/NDP for elected IPs (false: IPAM only, no raw sockets needed)' },
+  { name: 'enable-ipam', env: 'OPENELB_ENABLE_IPAM', kind: 'boolean', default: true, help: 'stand for the IPAM Lease (the elected speaker assigns Service IPs)' },
+  { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: ':7472', help: 'listen address of /metrics, /healthz, /readyz (empty = off)' },
+  { name: 'log-level', env: 'OPENELB_LOG_LEVEL', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
+  { name: 'ipam-lease-duration-ms', env: 'OPENELB_IPAM_LEASE_DURATION_MS', kind: 'number', default: defaultElectionTimings.leaseDurationMs, help: 'IPAM Lease: how long a silent leader keeps it' },
+  { name: 'ipam-renew-deadline-ms', env: 'OPENELB_IPAM_RENEW_DEADLINE_MS', kind: 'number', default: defaultElectionTimings.renewDeadlineMs, help: 'IPAM Lease: leader steps down after failing to renew this long' },
+  { name: 'ipam-retry-period-ms', env: 'OPENELB_IPAM_RETRY_PERIOD_MS', kind: 'number', default: defaultElectionTimings.retryPeriodMs, help: 'IPAM Lease: period of renewals and candidate polls' },
+  { name: 'member-lease-duration-ms', env: 'OPENELB_MEMBER_LEASE_DURATION_MS', kind: 'number', default: defaultMembershipTimings.leaseDurationMs, help: 'membership Lease: a speaker not renewing for this long is dead (crash failover time)' },
+  { name: 'member-retry-period-ms', env: 'OPENELB_MEMBER_RETRY_PERIOD_MS', kind: 'number', default: defaultMembershipTimings.retryPeriodMs, help: 'membership Lease: renewal period (at most half the duration)' },
+];
+
+export interface SpeakerConfig {
+  kubeconfig: string | undefined;
+  nodeName: string;
+  namespace: string;
+  enableLayer2: boolean;
+  enableIpam: boolean;
+  metricsAddr: string;
+  logLevel: string;
+  ipam: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  membership: { leaseDurationMs: number; retryPeriodMs: number };
+}
+
+/** Flags -> config, or a UsageError that says which flag is wrong and what would be right. Pure. */
+export function speakerConfig(v: FlagValues): SpeakerConfig {
+  const nodeName = (v['node-name'] as string | undefined) ?? '';
+  if (!nodeName) throw new UsageError('--node-name (env NODE_NAME) is required: set it to this node\'s Kubernetes name');
+  const logLevel = v['log-level'] as string;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new UsageError(`--log-level: "${logLevel}" is not one of debug, info, warn, error`);
+  }
+  const ipam = {
+    leaseDurationMs: v['ipam-lease-duration-ms'] as number,
+    renewDeadlineMs: v['ipam-renew-deadline-ms'] as number,
+    retryPeriodMs: v['ipam-retry-period-ms'] as number,
+  };
+  const membership = {
+    leaseDurationMs: v['member-lease-duration-ms'] as number,
+    retryPeriodMs: v['member-retry-period-ms'] as number,
+  };
+  const problems = [
+    ...electionTimingProblems(ipam).map((p) => `IPAM ${p} (--ipam-*-ms flags)`),
+    ...membershipTimingProblems(membership).map((p) => `membership ${p} (--member-*-ms flags)`),
+  ];
+  if (problems.length) throw new UsageError(problems.join('; '));
+  return {
+    kubeconfig: (v.kubeconfig as string | undefined) || undefined,
+    nodeName,
+    namespace: v.namespace as string,
+    enableLayer2: v['enable-layer2'] as boolean,
+    enableIpam: v['enable-ipam'] as boolean,
+    metricsAddr: (v['metrics-addr'] as string | undefined) ?? '',
+    logLevel,
+    ipam,
+    membership,
+  };
+}
+
+// A graceful stop must finish well inside the kubelet's grace period and, for failover, fast:
+// peers take over as soon as our membership Lease is released.
+const STOP_DEADLINE_MS = 900;
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText('speaker', SUMMARY, speakerFlags) + '\n');
+    return 0;
+  }
+  const { values, rest } = parseFlags(speakerFlags, argv);
+  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (flags start with --)`);
+  const cfg = speakerConfig(values);
+  setLogLevel(cfg.logLevel as 'info');
+
+  const { client, source } = KubeClient.load(cfg.kubeconfig);
+  log.info('speaker starting', {
+    node: cfg.nodeName,
+    namespace: cfg.namespace,
+    apiServer: client.server,
+    credentials: describeSource(source),
+    layer2: cfg.enableLayer2,
+    ipam: cfg.enableIpam,
+  });
+
+  const registry = new Registry();
+  const ctx: SpeakerContext = {
+    client,
+    namespace: cfg.namespace,
+    nodeName: cfg.nodeName,
+    registry,
+    events: new EventRecorder({ client, instance: cfg.nodeName }),
+    informers: new SharedInformers(client),
+  };
+  const controllers: Controller[] = [];
+  // Layer 2 first in the list: it is stopped first, so peers take over our IPs before anything else.
+  if (cfg.enableLayer2) controllers.push(new Layer2Controller(ctx, {
+    membershipLeaseDurationMs: cfg.membership.leaseDurationMs,
+    membershipRetryPeriodMs: cfg.membership.retryPeriodMs,
+  }));
+  if (cfg.enableIpam) controllers.push(new IpamController(ctx, cfg.ipam));
+
+  const startedAt = Date.now();
+  const server = cfg.metricsAddr
+    ? await serveObservability(cfg.metricsAddr, registry, {
+        healthy: () => ({ ok: true, detail: `up ${Math.round((Date.now() - startedAt) / 1000)} s` }),
+        ready: () => {
+          const unsynced = ctx.informers.unsynced();
+          if (unsynced.length) return { ok: false, detail: `caches not synced: ${unsynced.join(', ')}` };
+          const notReady = controllers.map((c) => c.ready()).filter((r) => !r.ok);
+          return notReady.length
+            ? { ok: false, detail: notReady.map((r) => r.detail).join('; ') }
+            : { ok: true, detail: 'caches synced' };
+        },
+      })
+    : undefined;
+
+  for (const c of controllers) await c.start();
+  log.info('speaker running', { node: cfg.nodeName, metricsAddr: cfg.metricsAddr || 'off' });
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info('speaker stopping', { signal });
+  const stopped = (async () => {
+    for (const c of controllers) await c.stop();
+    await ctx.informers.stop();
+    server?.close();
+  })();
+  const timedOut = await Promise.race([
+    stopped.then(() => false),
+    new Promise<boolean>((r) => setTimeout(() => r(true), STOP_DEADLINE_MS).unref()),
+  ]);
+  if (timedOut) log.warn('speaker: graceful stop took too long; exiting anyway', { deadlineMs: STOP_DEADLINE_MS });
+  else log.info('speaker stopped', { signal });
+  // Pending watches and keep-alive sockets would hold the event loop open.
+  setTimeout(() => process.exit(0), 10).unref();
+  return 0;
+}
