@@ -1,0 +1,165 @@
+// The per-NIC packet loop: up to two PacketSockets on one NIC (ARP, and IPv6 filtered to NS/NA),
+// each frame through the pure respond() decision, replies sent back out of the socket the
+// question came in on. The announcer owns the policy (which addresses, when, what to report); this
+// file only knows "answer what is in `answering`, tell me what happens".
+//
+// Per frame: one Set lookup per address in the frame (`answering` is keyed by canonical text),
+// no socket work besides the reply, and a claim check only while something is probing.
+import { arpFilter, ndpFilter } from '../../native-bindings/bpf.ts';
+import { PacketSocket, type ReceivedFrame } from '../../native-bindings/packet-socket.ts';
+import type { WatchMode } from '../../native-bindings/runtime.ts';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
+import { respond, type ConflictWhy, type NicIdentity, type ReplyWhy } from './respond.ts';
+import { claimOf } from './claim.ts';
+import { parseIPv6 } from './ip-bytes.ts';
+import { solicitedNodeMulticastMac } from './mac.ts';
+import type { RejectReason } from './result.ts';
+
+export type Family = 4 | 6;
+
+export interface ResponderEvents {
+  /** A request for an answering address was answered (sent=false: the kernel refused the send). */
+  answered(ip: string, why: ReplyWhy, sent: boolean): void;
+  /** Another MAC claims an address in `answering`. */
+  claimed(ip: string, mac: string, why: ConflictWhy): void;
+  /** Another MAC claims (or probes for) an address in `probing`. */
+  probeClaimed(ip: string, mac: string): void;
+  /** A frame failed validation (counted, never answered). */
+  malformed(reason: RejectReason): void;
+}
+
+export interface ResponderOptions {
+  watchMode?: WatchMode;
+}
+
+export class Responder {
+  /** Addresses answered on this NIC (canonical text, both families). */
+  readonly answering = new Set<string>();
+  /** Addresses being probed on this NIC: not answered, but claims for them are reported. */
+  readonly probing = new Set<string>();
+  readonly #id: NicIdentity;
+  readonly #owned = (ip: string): boolean => this.answering.has(ip);
+  #arp: PacketSocket | null = null;
+  #ndp: PacketSocket | null = null;
+  /** IPv6 address -> its solicited-node group MAC, joined on the NDP socket. */
+  readonly #groups = new Map<string, Uint8Array>();
+
+  constructor(
+    readonly nic: string,
+    readonly mac: Uint8Array,
+    private readonly events: ResponderEvents,
+    private readonly opts: ResponderOptions = {},
+  ) {
+    this.#id = { mac };
+  }
+
+  /** Whether the socket of this family is open. */
+  has(family: Family): boolean {
+    return (family === 4 ? this.#arp : this.#ndp) !== null;
+  }
+
+  /** Opens the socket of this family if it is not open. Throws PacketSocketError (one-line message). */
+  open(family: Family): void {
+    if (this.has(family)) return;
+    const sock = PacketSocket.open({
+      ifname: this.nic,
+      ethertype: family === 4 ? ETHERTYPE_ARP : ETHERTYPE_IPV6,
+      filter: family === 4 ? arpFilter() : ndpFilter(),
+      ...(this.opts.watchMode ? { watchMode: this.opts.watchMode } : {}),
+    });
+    if (family === 4) this.#arp = sock;
+    else this.#ndp = sock;
+    sock.onFrame((f) => this.#onFrame(sock, f));
+  }
+
+  /** Closes the socket of this family (leaving its groups). */
+  closeFamily(family: Family): void {
+    if (family === 4) {
+      this.#arp?.close();
+      this.#arp = null;
+    } else {
+      this.#ndp?.close();
+      this.#ndp = null;
+      this.#groups.clear(); // closing the socket left every group
+    }
+  }
+
+  /** Joins the solicited-node group of an IPv6 address (idempotent per address). Needs the NDP socket. */
+  join(ip: string): void {
+    if (this.#groups.has(ip) || !this.#ndp) return;
+    const b = parseIPv6(ip);
+    if (!b) return;
+    const group = solicitedNodeMulticastMac(b);
+    this.#ndp.addMembership(group);
+    this.#groups.set(ip, group);
+  }
+
+  /** Leaves the group joined for `ip`; the kernel counts joins, so a group shared by two addresses stays. */
+  leave(ip: string): void {
+    const group = this.#groups.get(ip);
+    if (!group) return;
+    this.#groups.delete(ip);
+    try {
+      this.#ndp?.dropMembership(group);
+    } catch {
+      // The socket is on its way out (NIC gone): the group goes with it.
+    }
+  }
+
+  /** Sends a frame out of this family's socket; false if it is closed or the kernel refused. */
+  send(family: Family, frame: Uint8Array): boolean {
+    const sock = family === 4 ? this.#arp : this.#ndp;
+    return sock ? safeSend(sock, frame) : false;
+  }
+
+  /** Counters of both sockets (for malformed/dropped accounting and tests). */
+  socketStats(): { received: number; droppedNotForUs: number; sent: number; sendFailed: number; receiveErrors: number } {
+    const out = { received: 0, droppedNotForUs: 0, sent: 0, sendFailed: 0, receiveErrors: 0 };
+    for (const s of [this.#arp, this.#ndp]) {
+      if (!s) continue;
+      out.received += s.stats.received;
+      out.droppedNotForUs += s.stats.droppedNotForUs;
+      out.sent += s.stats.sent;
+      out.sendFailed += s.stats.sendFailed;
+      out.receiveErrors += s.stats.receiveErrors;
+    }
+    return out;
+  }
+
+  close(): void {
+    this.closeFamily(4);
+    this.closeFamily(6);
+  }
+
+  #onFrame(sock: PacketSocket, f: ReceivedFrame): void {
+    const frame = f.data;
+    if (this.probing.size > 0) {
+      const c = claimOf(frame, this.mac);
+      if (c && this.probing.has(c.ip)) this.events.probeClaimed(c.ip, c.mac);
+    }
+    const d = respond(frame, this.#id, this.#owned);
+    switch (d.kind) {
+      case 'reply':
+        this.events.answered(d.ip, d.why, safeSend(sock, d.frame));
+        return;
+      case 'conflict':
+        this.events.claimed(d.ip, d.mac, d.why);
+        return;
+      case 'malformed':
+        this.events.malformed(d.reason);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function safeSend(sock: PacketSocket, frame: Uint8Array): boolean {
+  if (!sock.isOpen) return false;
+  try {
+    return sock.send(frame);
+  } catch {
+    // A non-transient send error (e.g. the NIC vanished under us): the NIC watcher reopens.
+    return false;
+  }
+}
