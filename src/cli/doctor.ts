@@ -1,0 +1,221 @@
+// `openelb-ts doctor`: checks what Layer 2 mode needs on this node and in the cluster, prints
+// each check as ok / PROBLEM / ? (cannot tell) with the fix, and exits 1 when a problem is found.
+// This file only gathers facts (API, /sys, /proc); every verdict is a pure function in src/doctor/.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import process from 'node:process';
+import { VersionApi } from '@kubernetes/client-node';
+import { type FlagSpec, UsageError, helpText, parseFlags } from './flags.ts';
+import { KubeClient, describeSource } from '../kube/client.ts';
+import { classifyError, describeError } from '../kube/errors.ts';
+import { NODE_NIC_ANNOTATION, type NicFacts, readNicFacts } from '../l2/interfaces.ts';
+import { type ApiFact, type EipListFact, checkApi, checkEips } from '../doctor/api.ts';
+import { type ArpConf, checkArpSysctls, parseSysctlInt } from '../doctor/arp-sysctl.ts';
+import { type NetRawFact, checkNetRaw } from '../doctor/capability.ts';
+import { type KubeProxySource, checkKubeProxy, parseKubeProxyConfig } from '../doctor/kube-proxy.ts';
+import { type PoolInput, checkPoolNic, localPoolIps } from '../doctor/pool-nic.ts';
+import { exitCodeOf, formatJson, formatText, summarize } from '../doctor/report.ts';
+import { type CheckResult, cannotTell, failed, passed } from '../doctor/result.ts';
+import type { ParsedAddress } from '../ipam/address.ts';
+
+const SUMMARY =
+  'Check this node and the cluster for what Layer 2 mode needs (kube-proxy mode/strictARP, ARP sysctls, ' +
+  'each layer2 Eip\'s NIC and subnet, CAP_NET_RAW, API access). Exit 1 when a problem is found.';
+
+export const doctorFlags: FlagSpec[] = [
+  { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; empty = KUBECONFIG, in-cluster ServiceAccount, then ~/.kube/config' },
+  { name: 'node-name', env: 'NODE_NAME', kind: 'string', help: 'this node\'s Kubernetes name (node annotation lookup); default: the hostname' },
+  { name: 'interface', env: 'OPENELB_DOCTOR_INTERFACE', kind: 'string', help: 'with --address: the NIC (or can_reach:<IP>) to check the pool on, like an Eip\'s spec.interface' },
+  { name: 'address', env: 'OPENELB_DOCTOR_ADDRESS', kind: 'list', help: 'check this pool (IP, CIDR or range, like an Eip\'s spec.address) instead of the cluster\'s layer2 Eips; repeatable' },
+  { name: 'offline', env: 'OPENELB_DOCTOR_OFFLINE', kind: 'boolean', default: false, help: 'do not contact the API server; check only this node' },
+  { name: 'api-timeout-ms', env: 'OPENELB_DOCTOR_API_TIMEOUT_MS', kind: 'number', default: 5000, help: 'deadline of each API request' },
+  { name: 'output', env: 'OPENELB_DOCTOR_OUTPUT', kind: 'string', default: 'text', help: 'text or json' },
+];
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readArpConf(name: string): ArpConf | undefined {
+  const dir = `/proc/sys/net/ipv4/conf/${name}`;
+  const ignore = parseSysctlInt(readOptional(`${dir}/arp_ignore`));
+  const announce = parseSysctlInt(readOptional(`${dir}/arp_announce`));
+  if (ignore === undefined && announce === undefined) return undefined;
+  return { ...(ignore !== undefined ? { arpIgnore: ignore } : {}), ...(announce !== undefined ? { arpAnnounce: announce } : {}) };
+}
+
+async function netRawFact(): Promise<NetRawFact> {
+  try {
+    // Loading the module loads koffi: a failure here is exactly what the speaker would hit.
+    const { hasNetRaw } = await import('../../native-bindings/packet-socket.ts');
+    const uid = process.getuid?.();
+    return { loaded: true, hasNetRaw: hasNetRaw(), ...(uid !== undefined ? { uid } : {}) };
+  } catch (err) {
+    return { loaded: false, error: (err as Error).message.split('\n')[0] ?? String(err) };
+  }
+}
+
+interface ApiView {
+  api: ApiFact;
+  client?: KubeClient;
+}
+
+async function connect(kubeconfig: string | undefined, timeoutMs: number, standalone: boolean): Promise<ApiView> {
+  let loaded: ReturnType<typeof KubeClient.load>;
+  try {
+    loaded = KubeClient.load(kubeconfig, { requestTimeoutMs: timeoutMs, userAgent: 'openelb-ts-doctor' });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/no Kubernetes credentials/.test(message)) return { api: { kind: 'no-credentials', message, standalone } };
+    return { api: { kind: 'bad-kubeconfig', message } };
+  }
+  const { client, source } = loaded;
+  const src = describeSource(source);
+  try {
+    const v = await client.make(VersionApi).getCode();
+    return { api: { kind: 'reached', server: client.server, source: src, version: v.gitVersion }, client };
+  } catch (err) {
+    const kind = classifyError(err);
+    // 403 on /version still proves the server is there and knows who we are.
+    if (kind === 'forbidden') return { api: { kind: 'reached', server: client.server, source: src }, client };
+    return { api: { kind: 'failed', server: client.server, source: src, error: kind, message: describeError(err) } };
+  }
+}
+
+async function kubeProxySource(client: KubeClient | undefined, why: string): Promise<KubeProxySource> {
+  if (!client) return { kind: 'no-api', why };
+  try {
+    const cm = await client.core.readNamespacedConfigMap({ name: 'kube-proxy', namespace: 'kube-system' });
+    return { kind: 'found', data: cm.data };
+  } catch (err) {
+    const kind = classifyError(err);
+    if (kind === 'notFound') return { kind: 'missing' };
+    if (kind === 'forbidden') return { kind: 'forbidden', message: describeError(err) };
+    return { kind: 'error', message: describeError(err) };
+  }
+}
+
+async function nodeAnnotation(client: KubeClient, node: string): Promise<{ result: CheckResult; ip?: string }> {
+  try {
+    const n = await client.core.readNode({ name: node });
+    const ip = n.metadata?.annotations?.[NODE_NIC_ANNOTATION];
+    return {
+      result: passed('node', `Node ${node} found${ip ? `, annotation ${NODE_NIC_ANNOTATION}=${ip} picks the NIC` : ''}`),
+      ...(ip ? { ip } : {}),
+    };
+  } catch (err) {
+    const kind = classifyError(err);
+    if (kind === 'notFound') {
+      return {
+        result: failed(
+          'node',
+          `there is no Node named ${node}: the speaker on this machine would never be elected for any IP`,
+          'set --node-name (env NODE_NAME) to this node\'s name as `kubectl get nodes` shows it; the DaemonSet sets it from spec.nodeName',
+        ),
+      };
+    }
+    return { result: cannotTell('node', `cannot read Node ${node} (${describeError(err)}): the node NIC annotation was not considered`) };
+  }
+}
+
+function eipPools(items: Array<{ metadata: { name: string }; spec?: Record<string, unknown> }>): PoolInput[] {
+  return items
+    .filter((e) => e.spec?.protocol === 'layer2')
+    .map((e) => ({
+      name: e.metadata.name,
+      address: typeof e.spec?.address === 'string' ? e.spec.address : '',
+      ...(typeof e.spec?.interface === 'string' && e.spec.interface !== '' ? { interface: e.spec.interface } : {}),
+    }));
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText('doctor', SUMMARY, doctorFlags) + '\n');
+    return 0;
+  }
+  const { values, rest } = parseFlags(doctorFlags, argv);
+  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (see --help)`);
+  const output = values.output as string;
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output: "${output}" is not text or json`);
+  const addresses = (values.address as string[] | undefined) ?? [];
+  const iface = (values.interface as string | undefined) || undefined;
+  if (iface && addresses.length === 0) throw new UsageError('--interface needs --address: the pool to check on that NIC');
+  const standalone = addresses.length > 0;
+  const node = (values['node-name'] as string | undefined) || hostname();
+
+  const checks: CheckResult[] = [];
+  const facts: NicFacts = readNicFacts();
+
+  // --- API side
+  const view: ApiView = values.offline
+    ? { api: { kind: 'offline' } }
+    : await connect((values.kubeconfig as string | undefined) || undefined, values['api-timeout-ms'] as number, standalone);
+  checks.push(checkApi(view.api));
+  const client = view.client;
+
+  let pools: PoolInput[] = addresses.map((a, i) => ({
+    name: addresses.length > 1 ? `--address[${i}]` : '--address',
+    address: a,
+    ...(iface ? { interface: iface } : {}),
+  }));
+  let eipFact: EipListFact = { kind: 'skipped' };
+  if (client && !standalone) {
+    try {
+      const list = await client.listEips();
+      pools = eipPools(list.items);
+      eipFact = { kind: 'listed', total: list.items.length, layer2: pools.length };
+    } catch (err) {
+      eipFact = { kind: 'failed', error: classifyError(err), message: describeError(err) };
+    }
+  }
+  const eipCheck = checkEips(eipFact);
+  if (eipCheck) checks.push(eipCheck);
+
+  const noApiWhy = view.api.kind === 'offline' ? '--offline' : 'the API server was not reached';
+  const proxySource = await kubeProxySource(client, noApiWhy);
+  checks.push(checkKubeProxy(proxySource));
+  let proxyMode: string | undefined;
+  if (proxySource.kind === 'found' && proxySource.data?.['config.conf'] !== undefined) {
+    const parsed = parseKubeProxyConfig(proxySource.data['config.conf']);
+    if (parsed.ok) proxyMode = parsed.value.mode;
+  }
+
+  let annotationIp: string | undefined;
+  if (client) {
+    const n = await nodeAnnotation(client, node);
+    checks.push(n.result);
+    annotationIp = n.ip;
+  }
+
+  // --- this node: each pool's NIC and subnet, then the ARP sysctls of the NICs chosen
+  const byNic = new Map<string, ParsedAddress[]>();
+  for (const pool of pools) {
+    const v = checkPoolNic({ pool, facts, node, ...(annotationIp ? { nodeAnnotationIp: annotationIp } : {}) });
+    checks.push(...v.results);
+    if (v.nic && v.range) byNic.set(v.nic, [...(byNic.get(v.nic) ?? []), v.range]);
+  }
+  const all = readArpConf('all') ?? {};
+  const nics = byNic.size ? [...byNic.keys()] : ['all'];
+  for (const nic of nics) {
+    const ranges = byNic.get(nic) ?? [];
+    checks.push(
+      checkArpSysctls({
+        nic,
+        all,
+        iface: nic === 'all' ? all : readArpConf(nic),
+        proxyMode,
+        localPoolIps: [...new Set(ranges.flatMap((r) => localPoolIps(facts, r)))],
+      }),
+    );
+  }
+
+  checks.push(checkNetRaw(await netRawFact()));
+
+  const report = summarize(node, checks);
+  process.stdout.write(output === 'json' ? formatJson(report) : formatText(report));
+  return exitCodeOf(checks);
+}
