@@ -160,6 +160,7 @@ export async function run(argv: string[]): Promise<number> {
   let pools: PoolInput[] = addresses.map((a, i) => ({
     name: addresses.length > 1 ? `--address[${i}]` : '--address',
     address: a,
+    fromFlags: true,
     ...(iface ? { interface: iface } : {}),
   }));
   let eipFact: EipListFact = { kind: 'skipped' };

@@ -17,6 +17,18 @@ export interface PoolInput {
   address: string;
   /** spec.interface: NIC name, can_reach:<IP>, or empty. */
   interface?: string;
+  /** Given by --address/--interface, not an Eip: fixes name the flags. */
+  fromFlags?: boolean;
+}
+
+/** Rewrites Eip wording into flag wording for a pool given on the command line. */
+function forFlags(r: CheckResult): CheckResult {
+  const re = (s: string) =>
+    s
+      .replace(/(fix |set |point )?(the Eip's )?spec\.interface( of Eip --address(\[\d+\])?)?/g, (_m, verb: string | undefined) => `${verb ?? ''}--interface`)
+      .replace(/spec\.address of --address(\[\d+\])?/g, '--address')
+      .replace(/Eip (--address(\[\d+\])?)/g, 'pool $1');
+  return { ...r, detail: re(r.detail), ...(r.problem ? { problem: re(r.problem) } : {}), ...(r.fix ? { fix: re(r.fix) } : {}) };
 }
 
 export interface PoolNicInput {
@@ -41,6 +53,11 @@ function subnetsOf(facts: NicFacts, nic: string, family: 4 | 6) {
 
 /** The NIC and subnet checks for one pool. Pure over NIC facts. */
 export function checkPoolNic(input: PoolNicInput): PoolNicVerdict {
+  const v = checkPoolNicAsEip(input);
+  return input.pool.fromFlags ? { ...v, results: v.results.map(forFlags) } : v;
+}
+
+function checkPoolNicAsEip(input: PoolNicInput): PoolNicVerdict {
   const { pool, facts } = input;
   const label = `pool ${pool.name}`;
   const parsed = parseAddressSpec(pool.address);

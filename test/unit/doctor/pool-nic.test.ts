@@ -86,3 +86,12 @@ test('localPoolIps finds node addresses inside the pool', () => {
   const withUnattributed: NicFacts = { ...facts, unattributedV4: ['10.20.0.95'] };
   assert.deepEqual(localPoolIps(withUnattributed, none.value), ['10.20.0.95']);
 });
+
+test('a pool from --address/--interface gets fixes that name the flags, not an Eip', () => {
+  const missing = checkPoolNic({ pool: { name: '--address', address: '10.20.0.91', interface: 'eth9', fromFlags: true }, facts });
+  assert.match(missing.results[0]!.problem!, /^pool --address: NIC eth9 \(--interface\) does not exist/);
+  assert.match(missing.results[0]!.fix!, /^fix --interface$/);
+  const inferred = checkPoolNic({ pool: { name: '--address', address: '192.168.7.1', fromFlags: true }, facts });
+  assert.match(inferred.results[0]!.fix!, /^set --interface to the NIC name/);
+  assert.doesNotMatch(JSON.stringify(inferred.results), /Eip|spec\./);
+});
