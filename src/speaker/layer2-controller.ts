@@ -1,19 +1,371 @@
-// PLACEHOLDER written by the lead so src/cli/speaker.ts compiles; the speaker helper replaces the body.
-// Contract: membership Lease + per-IP election + Announcer for the IPs this node owns.
+// The Layer 2 side of the speaker: who is alive (membership Leases), who announces each external IP
+// (the pure per-IP election), and answering ARP/NDP for the IPs this node wins.
+//
+// Every change of Services, Eips, Nodes, EndpointSlices, the alive set or this node's NICs runs one
+// reconcile, which is a pure plan (layer2-inputs.ts, election.ts, layer2-plan.ts) over the caches
+// followed by three effects:
+//   1. Announcer.update(exact owned set): add -> probe (new IPs only) + burst; remove -> withdraw.
+//   2. membership.setCannotServe(Eips with no NIC here): peers elect around us (rides on the next
+//      Lease renewal, no extra write).
+//   3. Visibility: the announcing node patches the Service annotation `<node>/<nic>` and records an
+//      event, only when the annotation differs: steady state writes nothing, whatever the number of
+//      Services (SPEC §2). IPs nobody may announce are reported by one writer (the lowest-named
+//      alive speaker).
+// Fail-static: informer caches keep the last good view while the API is unreachable and the
+// membership view freezes (membership.ts), so the owned set does not change until the API says so.
+// Stop: announcer first (stop answering), then release our Lease (peers take over at once).
+import { type KubeClient } from '../kube/client.ts';
+import { describeError, isNotFound } from '../kube/errors.ts';
+import { targetOf } from '../kube/events.ts';
+import { Membership } from '../kube/membership.ts';
+import { type AnnounceState, Announcer, type Conflict } from '../l2/announcer.ts';
+import { type NicFacts, readNicFacts } from '../l2/interfaces.ts';
+import { log } from '../log.ts';
+import type { Gauge } from '../observe/metrics.ts';
 import type { Controller, SpeakerContext } from './context.ts';
+import { type Election, electAll } from './election.ts';
+import {
+  type ServiceView,
+  buildClaims,
+  layer2Pools,
+  nodeFactsFrom,
+  nodeNicAnnotation,
+  readyNodesByService,
+  servicesWithIps,
+} from './layer2-inputs.ts';
+import {
+  EVENT_IP_CONFLICT,
+  type VisibilityAction,
+  desiredAnnouncements,
+  electionMembers,
+  isUnownedWriter,
+  planNics,
+  visibilityActions,
+} from './layer2-plan.ts';
 
 export interface Layer2ControllerOptions {
   membershipLeaseDurationMs?: number;
   membershipRetryPeriodMs?: number;
+  /** How often NIC facts are re-read from /sys and /proc (NICs have no watch here). Default 5 s. */
+  nicRefreshMs?: number;
+  /** Announcer timings (tests shorten the burst); defaults are the announcer's. */
+  announcer?: { burstCount?: number; burstIntervalMs?: number; refreshMs?: number; probeMs?: number };
+  /** NIC facts source (tests); default the current network namespace. */
+  readNicFacts?: () => NicFacts;
 }
 
+/** Metric names, for docs and tests. */
+export const LAYER2_METRICS = {
+  owned: 'openelb_layer2_ip_owned',
+  elections: 'openelb_layer2_ips',
+  alive: 'openelb_membership_alive_speakers',
+  renewing: 'openelb_membership_renewing',
+  cannotServe: 'openelb_layer2_cannot_serve_eip',
+  conflicts: 'openelb_layer2_conflicts_total',
+  reconciles: 'openelb_layer2_reconciles_total',
+  serviceWrites: 'openelb_layer2_service_writes_total',
+} as const;
+
+const DEFAULT_NIC_REFRESH_MS = 5000;
+
 export class Layer2Controller implements Controller {
-  constructor(readonly ctx: SpeakerContext, readonly opts: Layer2ControllerOptions = {}) {}
-  start(): void {
-    throw new Error('Layer2Controller not implemented yet');
+  private readonly membership: Membership;
+  private readonly announcer: Announcer;
+  private readonly readFacts: () => NicFacts;
+  private facts: NicFacts | undefined;
+  private factsSig = '';
+  private previous: Map<string, Election> | undefined;
+  private servicesOf = new Map<string, ServiceView[]>();
+  private owned = new Map<string, string>(); // ip -> nic, as last given to the announcer
+  private readonly inFlight = new Map<string, string>(); // "svcKey\0annotation" -> value being written
+  private readonly unsubscribe: Array<() => void> = [];
+  private nicTimer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private visibilityScheduled = false;
+  private started = false;
+  private stopped = false;
+  private synced = false;
+  private reconciled = false;
+  private readonly m: {
+    owned: Gauge;
+    elections: Gauge;
+    alive: Gauge;
+    renewing: Gauge;
+    cannotServe: Gauge;
+    conflicts: ReturnType<SpeakerContext['registry']['counter']>;
+    reconciles: ReturnType<SpeakerContext['registry']['counter']>;
+    serviceWrites: ReturnType<SpeakerContext['registry']['counter']>;
+  };
+
+  constructor(
+    readonly ctx: SpeakerContext,
+    readonly opts: Layer2ControllerOptions = {},
+  ) {
+    this.membership = new Membership({
+      client: ctx.client,
+      namespace: ctx.namespace,
+      nodeName: ctx.nodeName,
+      ...(opts.membershipLeaseDurationMs !== undefined ? { leaseDurationMs: opts.membershipLeaseDurationMs } : {}),
+      ...(opts.membershipRetryPeriodMs !== undefined ? { retryPeriodMs: opts.membershipRetryPeriodMs } : {}),
+    });
+    this.announcer = new Announcer({
+      registry: ctx.registry,
+      ...(opts.announcer ?? {}),
+      onConflict: (c) => this.onConflict(c),
+      onStateChange: (ip, s) => this.onStateChange(ip, s),
+    });
+    this.readFacts = opts.readNicFacts ?? (() => readNicFacts());
+    const r = ctx.registry;
+    this.m = {
+      owned: r.gauge(LAYER2_METRICS.owned, 'External IPs this node is elected to announce (1 per IP, labelled with the NIC)'),
+      elections: r.gauge(LAYER2_METRICS.elections, 'External IPs by election outcome as seen by this node (self, other, none)'),
+      alive: r.gauge(LAYER2_METRICS.alive, 'Speakers with a live membership Lease, as seen by this node'),
+      renewing: r.gauge(LAYER2_METRICS.renewing, '1 while this node renews its membership Lease'),
+      cannotServe: r.gauge(LAYER2_METRICS.cannotServe, 'Eips this node has no usable NIC for (1 per Eip)'),
+      conflicts: r.counter(LAYER2_METRICS.conflicts, 'Another host was seen claiming an IP this node owns, by phase'),
+      reconciles: r.counter(LAYER2_METRICS.reconciles, 'Layer 2 reconcile rounds'),
+      serviceWrites: r.counter(LAYER2_METRICS.serviceWrites, 'Service annotation writes (announcer visibility), by result'),
+    };
   }
-  async stop(): Promise<void> {}
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const inf = this.ctx.informers;
+    const sources = [inf.services(), inf.eips(), inf.nodes(), inf.endpointSlices()];
+    for (const s of sources) this.unsubscribe.push(s.onChange(() => this.schedule()));
+    this.unsubscribe.push(this.membership.onChange(() => this.schedule()));
+    this.membership.start();
+    this.refreshFacts();
+    this.nicTimer = setInterval(() => {
+      if (this.refreshFacts()) this.schedule();
+      this.m.renewing.set({}, this.membership.renewing ? 1 : 0);
+    }, this.opts.nicRefreshMs ?? DEFAULT_NIC_REFRESH_MS);
+    // Announce nothing before every cache has listed and our own Lease is written: a partial view
+    // would elect from too few Services or too few peers.
+    void Promise.all([...sources.map((s) => s.whenSynced()), this.membership.whenReady()])
+      .then(() => {
+        if (this.stopped) return;
+        this.synced = true;
+        log.info('layer2: caches synced and membership ready', { node: this.ctx.nodeName });
+        this.schedule();
+      })
+      .catch((err) => {
+        if (!this.stopped) log.error('layer2: start failed', { error: describeError(err) });
+      });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const u of this.unsubscribe) u();
+    if (this.nicTimer) clearInterval(this.nicTimer);
+    // Stop answering first, then tell peers: they must not see us dead while we still answer for long,
+    // and a released Lease makes them take over without waiting for expiry.
+    await this.announcer.close();
+    if (this.started) await this.membership.release();
+  }
+
+  /** Crash-like stop for tests: stop answering and renewing without releasing the Lease. */
+  async abandon(): Promise<void> {
+    this.stopped = true;
+    for (const u of this.unsubscribe) u();
+    if (this.nicTimer) clearInterval(this.nicTimer);
+    await this.announcer.close();
+    await this.membership.abandon();
+  }
+
   ready(): { ok: boolean; detail: string } {
-    return { ok: false, detail: 'layer2: not implemented' };
+    if (!this.synced) return { ok: false, detail: 'layer2: waiting for caches and the membership Lease' };
+    if (!this.reconciled) return { ok: false, detail: 'layer2: first reconcile pending' };
+    return { ok: true, detail: `layer2: announcing ${this.owned.size} IP(s), ${this.membership.alive().size} speaker(s) alive` };
+  }
+
+  /** IPs this node announces now (ip -> NIC). For tests and diagnostics. */
+  ownedIps(): Map<string, string> {
+    return new Map(this.owned);
+  }
+
+  // --- reconcile ---------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    // One round per event-loop turn, however many caches changed in it.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopped || !this.synced) return;
+      try {
+        this.reconcile();
+      } catch (err) {
+        log.error('layer2 reconcile failed', { error: String((err as Error)?.stack ?? err) });
+      }
+    });
+  }
+
+  /** Re-reads NIC facts; true when what chooseNic sees changed. */
+  private refreshFacts(): boolean {
+    let facts: NicFacts;
+    try {
+      facts = this.readFacts();
+    } catch (err) {
+      log.warn('layer2: reading NIC facts failed; keeping the last ones', { error: describeError(err) });
+      return false;
+    }
+    const sig = JSON.stringify(facts, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    if (sig === this.factsSig) return false;
+    this.factsSig = sig;
+    this.facts = facts;
+    return true;
+  }
+
+  private reconcile(): void {
+    const self = this.ctx.nodeName;
+    const inf = this.ctx.informers;
+    this.m.reconciles.inc();
+
+    const pools = layer2Pools(inf.eips().list());
+    const services = servicesWithIps(inf.services().list());
+    const ready = readyNodesByService(inf.endpointSlices().list());
+    const { claims, eipOf, servicesOf, unclaimed } = buildClaims(services, pools, ready);
+    const nodes = inf.nodes().list();
+    const nodeFacts = nodeFactsFrom(nodes);
+    const selfNode = nodes.find((n) => n.metadata?.name === self);
+
+    const nics = planNics(pools, this.facts ?? { nics: [], routes: [], addresses: [] }, self, nodeNicAnnotation(selfNode));
+    this.membership.setCannotServe(nics.cannotServe);
+    this.m.cannotServe.removeMatching({});
+    for (const e of nics.cannotServe) this.m.cannotServe.set({ eip: e }, 1);
+
+    const alive = this.membership.alive();
+    const members = electionMembers(alive, self, nics.cannotServe, (n) => this.membership.cannotServe(n));
+    const elections = electAll(claims, members, nodeFacts);
+    const desired = desiredAnnouncements({ self, elections, eipOf, nics: nics.byEip, previous: this.previous });
+    this.previous = elections;
+    this.servicesOf = servicesOf;
+
+    const before = this.owned;
+    this.announcer.update(desired);
+    this.owned = new Map([...desired].map(([ip, a]) => [ip, a.nic]));
+    this.logOwnershipChanges(before, this.owned);
+
+    // Metrics: ownership per IP, outcome counts, alive count.
+    this.m.owned.removeMatching({});
+    for (const [ip, nic] of this.owned) this.m.owned.set({ ip, nic }, 1);
+    let mine = 0;
+    let other = 0;
+    let none = 0;
+    for (const e of elections.values()) {
+      if (e.node === self) mine++;
+      else if (e.node === undefined) none++;
+      else other++;
+    }
+    this.m.elections.set({ owner: 'self' }, mine);
+    this.m.elections.set({ owner: 'other' }, other);
+    this.m.elections.set({ owner: 'none' }, none);
+    this.m.alive.set({}, alive.size);
+    this.m.renewing.set({}, this.membership.renewing ? 1 : 0);
+    for (const u of unclaimed) log.debug('layer2: ingress IP not announced', { ...u });
+    if (!this.reconciled) {
+      this.reconciled = true;
+      log.info('layer2: first reconcile', { node: self, owned: [...this.owned.keys()], alive: [...alive].sort() });
+    }
+
+    this.applyVisibility(elections, alive);
+  }
+
+  private logOwnershipChanges(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): void {
+    for (const [ip, nic] of after) {
+      if (before.get(ip) !== nic) log.info('layer2: announcing', { ip, nic, node: this.ctx.nodeName });
+    }
+    for (const ip of before.keys()) if (!after.has(ip)) log.info('layer2: withdrawn', { ip, node: this.ctx.nodeName });
+  }
+
+  // --- visibility --------------------------------------------------------------------------
+
+  private applyVisibility(elections: ReadonlyMap<string, Election>, alive: ReadonlySet<string>): void {
+    const answering = new Map<string, string>();
+    const states = this.announcer.states();
+    for (const [ip, nic] of this.owned) {
+      const st = states.get(ip)?.state;
+      if (st === 'announcing') answering.set(ip, nic);
+    }
+    const actions = visibilityActions({
+      self: this.ctx.nodeName,
+      elections,
+      servicesOf: this.servicesOf,
+      answering,
+      unownedWriter: isUnownedWriter(this.ctx.nodeName, alive),
+    });
+    for (const a of actions) this.apply(a);
+  }
+
+  private apply(a: VisibilityAction): void {
+    const target = targetOf({ kind: 'Service', apiVersion: 'v1', metadata: { name: a.service.name, namespace: a.service.namespace, ...(a.service.uid ? { uid: a.service.uid } : {}) } }, { kind: 'Service', apiVersion: 'v1' });
+    if (!a.needsPatch) {
+      void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, `${a.event.reason}/${a.ip}`);
+      return;
+    }
+    const slot = `${a.service.key}\u0000${a.annotationKey}`;
+    if (this.inFlight.get(slot) === a.annotationValue) return;
+    this.inFlight.set(slot, a.annotationValue);
+    void this.patchAnnotation(this.ctx.client, a.service, a.annotationKey, a.annotationValue)
+      .then((ok) => {
+        this.m.serviceWrites.inc({ result: ok ? 'ok' : 'error' });
+        if (!ok) return;
+        // A new owner or NIC: say so once. Forget earlier events of this Service first, so an owner
+        // that comes back (failback) reports again instead of being deduped against its old message.
+        this.ctx.events.forget(target);
+        void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, `${a.event.reason}/${a.ip}`);
+      })
+      .finally(() => {
+        // Keep the marker until the cache shows the value (or a later write replaced it), so the
+        // rounds in between do not write again.
+        setTimeout(() => {
+          if (this.inFlight.get(slot) === a.annotationValue) this.inFlight.delete(slot);
+        }, 2000).unref?.();
+      });
+  }
+
+  private async patchAnnotation(client: KubeClient, svc: ServiceView, key: string, value: string): Promise<boolean> {
+    try {
+      await client.patchService(svc.namespace, svc.name, { metadata: { annotations: { [key]: value } } });
+      return true;
+    } catch (err) {
+      if (!isNotFound(err)) {
+        log.warn('layer2: cannot write the announcer annotation', { service: svc.key, annotation: key, error: describeError(err) });
+      }
+      return false;
+    }
+  }
+
+  // --- announcer callbacks -----------------------------------------------------------------
+
+  private onConflict(c: Conflict): void {
+    this.m.conflicts.inc({ phase: c.phase });
+    const services = this.servicesOf.get(c.ip) ?? [];
+    const message =
+      c.phase === 'probe'
+        ? `another host (MAC ${c.mac}) answers for ${c.ip} on the network of NIC ${c.nic} of node ${this.ctx.nodeName}; not announcing it; find and remove the other host's address`
+        : `another host (MAC ${c.mac}) claims ${c.ip}, which node ${this.ctx.nodeName} announces on NIC ${c.nic}; clients may reach either host; find and remove the other host's address`;
+    log.warn('layer2: address conflict', { ...c, node: this.ctx.nodeName });
+    for (const s of services) {
+      const target = targetOf(
+        { kind: 'Service', apiVersion: 'v1', metadata: { name: s.name, namespace: s.namespace, ...(s.uid ? { uid: s.uid } : {}) } },
+        { kind: 'Service', apiVersion: 'v1' },
+      );
+      void this.ctx.events.warning(target, EVENT_IP_CONFLICT, message, `${EVENT_IP_CONFLICT}/${c.ip}`);
+    }
+  }
+
+  private onStateChange(_ip: string, s: AnnounceState): void {
+    // Reaching 'announcing' (after a probe) is when the annotation becomes true: one coalesced
+    // visibility pass for all IPs that got there in this turn.
+    if (s !== 'announcing' || this.visibilityScheduled || this.stopped) return;
+    this.visibilityScheduled = true;
+    setImmediate(() => {
+      this.visibilityScheduled = false;
+      if (this.previous && !this.stopped) this.applyVisibility(this.previous, this.membership.alive());
+    });
   }
 }
