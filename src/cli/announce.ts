@@ -7,6 +7,10 @@ import { type FlagSpec, type FlagValues, UsageError, helpText, parseFlags } from
 import { isLevel, log, setLogLevel } from '../log.ts';
 import { Announcer } from '../l2/announcer.ts';
 import { canonicalIP } from '../l2/ip-bytes.ts';
+import { ETHERTYPE_ARP } from '../l2/ethernet.ts';
+import { readInterface } from '../l2/interfaces.ts';
+import { dropAllFilter } from '../../native-bindings/bpf.ts';
+import { PacketSocket, PacketSocketError } from '../../native-bindings/packet-socket.ts';
 import { serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
 
@@ -76,6 +80,20 @@ export function announceConfig(v: FlagValues): AnnounceConfig {
   };
 }
 
+/** Why announcing on `nic` cannot work, or null: the NIC must exist, be Ethernet, and take a raw socket. */
+function preflight(nic: string): string | null {
+  const info = readInterface(nic);
+  if (!info) return `network interface "${nic}" not found (check the name with \`ip link\`)`;
+  if (info.type !== 1) return `network interface "${nic}" is not an Ethernet NIC (ARP/NDP answers need a MAC address)`;
+  try {
+    PacketSocket.open({ ifname: nic, ethertype: ETHERTYPE_ARP, filter: dropAllFilter() }).close();
+  } catch (err) {
+    if (err instanceof PacketSocketError) return err.message;
+    throw err;
+  }
+  return null;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, rest } = parseFlags(announceFlags, argv);
   if (values['help']) {
@@ -85,6 +103,14 @@ export async function run(argv: string[]): Promise<number> {
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" (addresses go after --address)`);
   const cfg = announceConfig(values);
   setLogLevel(cfg.logLevel);
+
+  // Fail fast with one line for what a user must fix (missing NIC, no CAP_NET_RAW), before any log
+  // line: the Announcer itself would keep retrying, which suits the speaker, not a command line.
+  const problem = preflight(cfg.nic);
+  if (problem) {
+    process.stderr.write(`openelb-ts announce: ${problem}\n`);
+    return 1;
+  }
 
   const registry = new Registry();
   const announcer = new Announcer({
