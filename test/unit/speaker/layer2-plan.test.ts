@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { EipObject } from '../../../src/kube/client.ts';
-import type { NicFacts } from '../../../src/l2/interfaces.ts';
+import type { NicChoice, NicFacts } from '../../../src/l2/interfaces.ts';
 import { type Election, electAll } from '../../../src/speaker/election.ts';
 import {
   buildClaims,
@@ -189,7 +189,7 @@ const ok = { ok: true as const, nic: 'eth0', index: 2, mac: 'm', source: 'subnet
 test('desiredAnnouncements: exact owned set; probe only for IPs nobody announced before, never on the first round or a takeover', () => {
   const elections = new Map([E('ip-new', 'me'), E('ip-takeover', 'me'), E('ip-was-none', 'me'), E('ip-mine', 'me'), E('ip-other', 'peer'), E('ip-nonic', 'me')]);
   const eipOf = new Map([...elections.keys()].map((ip) => [ip, ip === 'ip-nonic' ? 'bad' : 'pool']));
-  const nics = new Map([['pool', ok], ['bad', { ok: false as const, reason: 'NoInterface' as const, message: 'x' }]]);
+  const nics = new Map<string, NicChoice>([['pool', ok], ['bad', { ok: false, reason: 'NoInterface', message: 'x' }]]);
   const previous = new Map([E('ip-takeover', 'peer'), E('ip-was-none', undefined), E('ip-mine', 'me')]);
   const d = desiredAnnouncements({ self: 'me', elections, eipOf, nics, previous });
   assert.deepEqual(Object.fromEntries(d), {
