@@ -1,0 +1,43 @@
+// `npm run build`: bundles the CLI (src/cli/main.ts and everything it imports, including
+// @kubernetes/client-node and ip-address) into one ES module, dist/openelb-ts.mjs, so the
+// runtime image needs neither tsx nor the 65 MB client-node package tree: only Node and koffi.
+//
+// koffi stays external: it loads a prebuilt native addon (@koromix/koffi-<platform>) from its
+// package directory at run time, which a bundle cannot carry. esbuild comes with tsx (a dev
+// dependency), so building needs `npm ci` with dev dependencies; running needs only
+// `node dist/openelb-ts.mjs` next to node_modules/koffi.
+//
+// Usage: npx tsx scripts/build.ts [--outdir DIR]
+import { build } from 'esbuild';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const i = process.argv.indexOf('--outdir');
+const outdir = i > 0 && process.argv[i + 1] ? resolve(process.argv[i + 1]!) : join(root, 'dist');
+mkdirSync(outdir, { recursive: true });
+const outfile = join(outdir, 'openelb-ts.mjs');
+
+await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['koffi'],
+  minify: true,
+  // Error classification and logs read constructor/function names; keep them.
+  keepNames: true,
+  legalComments: 'linked',
+  sourcemap: false,
+  // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
+  // The shebang makes the file itself the `openelb-ts` command (the image links it into PATH).
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __oelbRequire } from 'node:module'; const require = __oelbRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+console.log(`wrote ${outfile} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)`);
