@@ -394,7 +394,7 @@ export class IpamTerm {
           }
           if (d.conditionChanged) {
             const c = d.conditionChanged;
-            void this.ctx.events.emit(targetOf(e, EIP), c.status === 'True' ? 'Normal' : 'Warning', c.reason, c.message, 'Ready');
+            void this.ctx.events.emit(targetOf(e, EIP), c.status === 'True' && c.reason === 'Ready' ? 'Normal' : 'Warning', c.reason, c.message, 'Ready');
           }
         }
         this.metrics.poolSize.set({ eip: name }, st.poolSize);
