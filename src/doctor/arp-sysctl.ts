@@ -60,7 +60,7 @@ export function checkArpSysctls(input: ArpSysctlInput): CheckResult {
       : 'kube-proxy runs in ipvs mode and binds every LoadBalancer IP on kube-ipvs0';
     return failed(
       c,
-      `${values}, and ${why}: this node's kernel answers ARP for ${input.localPoolIps.length ? 'them' : 'those IPs'} on ${input.nic} ` +
+      `${values}, and ${why}: this node's kernel answers ARP for ${input.localPoolIps.length === 1 ? 'it' : input.localPoolIps.length ? 'them' : 'those IPs'} on ${input.nic} ` +
         'besides the elected speaker, so clients can learn the wrong MAC',
       FIX,
       values,
