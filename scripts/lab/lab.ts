@@ -179,7 +179,7 @@ export class LabNode {
   }
 
   /** Polls /readyz until 200 (default 30 s). */
-  async waitReady(timeoutMs = 30_000): Promise<void> {
+  async waitReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
@@ -758,4 +758,30 @@ subjects:
     await this.net.teardown();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Write requests the API server counted so far, by `resource verb` (from its /metrics). */
+export async function apiWriteCounts(lab: SeedLab): Promise<Map<string, number>> {
+  const r = await lab.cp.kubectl(['get', '--raw', '/metrics'], { timeoutMs: 20_000 });
+  if (r.code !== 0) throw new Error(`API server /metrics: ${r.stderr}`);
+  const out = new Map<string, number>();
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const verb = labels.verb ?? '';
+    if (!['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'].includes(verb)) continue;
+    const key = `${labels.resource ?? ''}${labels.subresource ? `/${labels.subresource}` : ''} ${verb}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** after - before, per key, keeping only non-zero differences. */
+export function countDelta(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d !== 0) out.set(k, d);
+  }
+  return out;
 }

@@ -35,6 +35,7 @@ import {
 } from './layer2-inputs.ts';
 import {
   EVENT_IP_CONFLICT,
+  EVENT_NODE_ASSIGNED,
   type VisibilityAction,
   desiredAnnouncements,
   electionMembers,
@@ -302,21 +303,23 @@ export class Layer2Controller implements Controller {
 
   private apply(a: VisibilityAction): void {
     const target = targetOf({ kind: 'Service', apiVersion: 'v1', metadata: { name: a.service.name, namespace: a.service.namespace, ...(a.service.uid ? { uid: a.service.uid } : {}) } }, { kind: 'Service', apiVersion: 'v1' });
-    if (!a.needsPatch) {
-      void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, `${a.event.reason}/${a.ip}`);
-      return;
-    }
+    const slotOf = `${a.event.reason}/${a.ip}`;
+    // "Nobody announces": the reason can change while the annotation stays `none`, so the event goes
+    // through the recorder's dedupe (one per distinct message) and the patch only sets the value.
+    const eventAfterPatch = a.event.reason === EVENT_NODE_ASSIGNED;
+    if (!eventAfterPatch) void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, slotOf);
+    if (!a.needsPatch) return;
     const slot = `${a.service.key}\u0000${a.annotationKey}`;
     if (this.inFlight.get(slot) === a.annotationValue) return;
     this.inFlight.set(slot, a.annotationValue);
     void this.patchAnnotation(this.ctx.client, a.service, a.annotationKey, a.annotationValue)
       .then((ok) => {
         this.m.serviceWrites.inc({ result: ok ? 'ok' : 'error' });
-        if (!ok) return;
+        if (!ok || !eventAfterPatch) return;
         // A new owner or NIC: say so once. Forget earlier events of this Service first, so an owner
         // that comes back (failback) reports again instead of being deduped against its old message.
         this.ctx.events.forget(target);
-        void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, `${a.event.reason}/${a.ip}`);
+        void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, slotOf);
       })
       .finally(() => {
         // Keep the marker until the cache shows the value (or a later write replaced it), so the

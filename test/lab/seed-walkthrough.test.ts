@@ -7,7 +7,7 @@ import { SeedLab } from '../../scripts/lab/lab.ts';
 import { listNamespaces } from '../netns/netns.ts';
 
 test('seed walkthrough: the elected node answers ARP, the client reaches a pod, the Service names the announcer', { timeout: 120_000 }, async (t) => {
-  const lab = await SeedLab.create({ t, ipam: process.env.OELB_LAB_IPAM === '1' });
+  const lab = await SeedLab.create({ t });
   await lab.createEip();
   await lab.startSpeakers();
   const svc = await lab.createService({ name: 'layer2-svc', pods: 2 });
