@@ -22,13 +22,11 @@ function layout(): { dir: string; app: string; nodeCap: string; nodePlain: strin
   for (const p of readdirSync(join(REPO_ROOT, 'node_modules/@koromix')).filter((n) => n.startsWith('koffi-linux-'))) {
     cpSync(join(REPO_ROOT, 'node_modules/@koromix', p), join(app, 'node_modules/@koromix', p), { recursive: true });
   }
+  // A copy, never a link: setcap on a hard link would change the machine's own node binary.
   const nodeCap = join(dir, 'node-netraw');
-  const nodePlain = join(dir, 'node');
   copyFileSync(process.execPath, nodeCap);
-  copyFileSync(process.execPath, nodePlain);
   chmodSync(nodeCap, 0o755);
-  chmodSync(nodePlain, 0o755);
-  return { dir, app, nodeCap, nodePlain };
+  return { dir, app, nodeCap, nodePlain: process.execPath };
 }
 
 test('bundle + koffi-only node_modules, non-root with a file capability: doctor and announce work', async (t) => {
