@@ -10,8 +10,9 @@
 //      Only after that PUT succeeds does the Service get the IP in status.loadBalancer.ingress.
 //   2. Each PUT is based on the latest version this writer knows. If another writer committed in
 //      between, the PUT fails with 409; the writer re-reads the Eip and, if `used` differs from
-//      what it last committed, throws its state away and rebuilds from a fresh LIST (Services
-//      first, then Eips).
+//      what it last committed, throws its state away and rebuilds from a fresh LIST (Eips
+//      first, then Services; see rebuild()). The same happens when the Eip watch shows a `used`
+//      this writer did not commit.
 //   3. A rebuild honours every committed entry: an IP a Service shows in its status is its own;
 //      an IP that an Eip's `used` gives to a Service that does not show it yet (a commit whose
 //      Service write has not happened, e.g. the writer was paused or killed in between) is
@@ -169,8 +170,11 @@ export class IpamTerm {
     const cur = this.eipLatest.get(name);
     if (cur && !newerRV(obj.metadata.resourceVersion, cur.metadata.resourceVersion)) return;
     this.eipLatest.set(name, obj);
-    const committed = this.committedUsed.get(name);
-    if (committed && !sameUsed(usedOf(obj), committed)) {
+    // An Eip we never committed to counts as committed empty: a new Eip whose `used` fills up
+    // without us is another writer at work. Our next PUT would be based on that version, so it
+    // must not go out before a rebuild has taken those entries in.
+    const committed = this.committedUsed.get(name) ?? {};
+    if (!sameUsed(usedOf(obj), committed)) {
       // Someone else wrote allocations: we are not the only writer (or a user edited status).
       this.requestResync(`Eip ${name} status.used changed by another writer`);
     }
@@ -259,10 +263,13 @@ export class IpamTerm {
     this.dirtySvc.clear();
     this.dirtyNs.clear();
     this.eipsChanged = false;
-    // Services first, then Eips: a commit that lands after the Eip LIST makes our next Eip PUT
-    // fail with 409 (and rebuild again); one that landed before it is in the list we read.
-    const services = (await this.writer.listServices()).filter((s) => s.metadata?.name);
+    // Eips first, then Services. A commit that lands after the Eip LIST makes our next PUT to that
+    // Eip fail with 409 (and we rebuild again). A commit that landed before it is in the list we
+    // read, and every Service it names was created before it, so it is in the later Service LIST
+    // too and adoptions() can complete it. (Services first would miss a Service created between
+    // the two LISTs whose committed IP we would then drop as an orphan and hand out again.)
     const eips = await this.writer.listEips();
+    const services = (await this.writer.listServices()).filter((s) => s.metadata?.name);
     const adopt = adoptions(services, eips);
     const namespaces: Record<string, Record<string, string>> = {};
     for (const n of nsInformer.list() as V1Namespace[]) namespaces[n.metadata?.name ?? ''] = n.metadata?.labels ?? {};
@@ -381,6 +388,8 @@ export class IpamTerm {
       const d = desiredEipStatus(e, st, new Date());
       try {
         if (d.write) {
+          // A foreign commit seen meanwhile: our decisions may be stale, rebuild before writing.
+          if (this.needResync) return;
           const prevCommitted = this.committedUsed.get(name);
           // Set before the PUT: its watch echo may arrive before the response.
           this.committedUsed.set(name, st.used);
@@ -419,7 +428,14 @@ export class IpamTerm {
           return;
         }
         if (!isConflict(err) || attempt >= CONFLICT_RETRIES) throw err;
-        const fresh = await this.writer.getEip(name);
+        let fresh: EipObject;
+        try {
+          fresh = await this.writer.getEip(name);
+        } catch (e2) {
+          if (!isNotFound(e2)) throw e2;
+          this.eipLatest.delete(name);
+          return;
+        }
         const committed = this.committedUsed.get(name) ?? {};
         this.setEip(fresh, true);
         if (!sameUsed(usedOf(fresh), committed)) {
