@@ -10,7 +10,7 @@ import { KubeClient, describeSource } from '../kube/client.ts';
 import { classifyError, describeError } from '../kube/errors.ts';
 import { NODE_NIC_ANNOTATION, type NicFacts, readNicFacts } from '../l2/interfaces.ts';
 import { type ApiFact, type EipListFact, checkApi, checkEips } from '../doctor/api.ts';
-import { type ArpConf, checkArpSysctls, parseSysctlInt } from '../doctor/arp-sysctl.ts';
+import { type ArpConf, checkArpSysctls, parseSysctlInt, sysctlTargets } from '../doctor/arp-sysctl.ts';
 import { type NetRawFact, checkNetRaw } from '../doctor/capability.ts';
 import { type KubeProxySource, checkKubeProxy, parseKubeProxyConfig } from '../doctor/kube-proxy.ts';
 import { type PoolInput, checkPoolNic, localPoolIps } from '../doctor/pool-nic.ts';
@@ -200,9 +200,9 @@ export async function run(argv: string[]): Promise<number> {
     if (v.nic && v.range) byNic.set(v.nic, [...(byNic.get(v.nic) ?? []), v.range]);
   }
   const all = readArpConf('all') ?? {};
-  const nics = byNic.size ? [...byNic.keys()] : ['all'];
-  for (const nic of nics) {
-    const ranges = byNic.get(nic) ?? [];
+  const families = new Map([...byNic].map(([nic, ranges]) => [nic, ranges.map((r) => r.family)]));
+  for (const nic of sysctlTargets(families, pools.length > 0)) {
+    const ranges = (byNic.get(nic) ?? []).filter((r) => r.family === 4);
     checks.push(
       checkArpSysctls({
         nic,

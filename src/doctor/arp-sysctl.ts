@@ -75,3 +75,13 @@ export function checkArpSysctls(input: ArpSysctlInput): CheckResult {
   }
   return passed(c, `${values}: fine, kube-proxy ${input.proxyMode || 'iptables'} mode binds no LoadBalancer IPs and no pool address is local here`);
 }
+
+/**
+ * Which NICs get the ARP sysctl check: those answering for an IPv4 pool. IPv6 has no such weak-host
+ * trouble (the kernel answers a Neighbor Solicitation only for addresses of the NIC it came in
+ * on), so a NIC with only IPv6 pools is skipped. With no pool at all, `all` is still shown.
+ */
+export function sysctlTargets(poolFamiliesByNic: ReadonlyMap<string, readonly (4 | 6)[]>, anyPool: boolean): string[] {
+  if (!anyPool) return ['all'];
+  return [...poolFamiliesByNic].filter(([, fams]) => fams.includes(4)).map(([nic]) => nic);
+}

@@ -52,3 +52,17 @@ test('loose values are fine in iptables mode with no local pool IP, and unknown 
 test('unreadable sysctls cannot be judged', () => {
   assert.equal(checkArpSysctls({ nic: 'eth9', all: {}, iface: undefined, proxyMode: 'ipvs', localPoolIps: [] }).status, 'unknown');
 });
+
+test('sysctl targets: NICs with an IPv4 pool; IPv6-only NICs skipped; `all` when there is no pool', async () => {
+  const { sysctlTargets } = await import('../../../src/doctor/arp-sysctl.ts');
+  const m = new Map<string, (4 | 6)[]>([
+    ['eth0', [4]],
+    ['eth1', [6]],
+    ['br0', [6, 4]],
+  ]);
+  assert.deepEqual(sysctlTargets(m, true), ['eth0', 'br0']);
+  assert.deepEqual(sysctlTargets(new Map([['eth1', [6]]]), true), []);
+  assert.deepEqual(sysctlTargets(new Map(), false), ['all']);
+  // Pools exist but none could be placed on a NIC (all failed): nothing to judge.
+  assert.deepEqual(sysctlTargets(new Map(), true), []);
+});
