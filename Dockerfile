@@ -17,7 +17,9 @@ ARG ALPINE_VERSION=3.22
 FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: koffi and esbuild work from their prebuilt platform packages; no install
+# script needs to run (and none may download anything).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY native-bindings ./native-bindings
 COPY src ./src
@@ -26,23 +28,20 @@ RUN npm run build && node dist/openelb-ts.mjs --help >/dev/null
 
 # --- deps: production dependencies for the target platform, then only koffi is kept (its
 # native addon comes from @koromix/koffi-<platform>, which holds glibc and musl builds).
-# The node binary gets CAP_NET_RAW as a file capability here, so the final image holds one copy.
 FROM node:${NODE_VERSION}-alpine${ALPINE_VERSION} AS deps
 WORKDIR /deps
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && mkdir -p /app/node_modules/@koromix \
  && mv node_modules/koffi /app/node_modules/ \
- && mv node_modules/@koromix/koffi-linux-* /app/node_modules/@koromix/ \
- && apk add --no-cache libcap-utils \
- && cp /usr/local/bin/node /node \
- && setcap cap_net_raw+ep /node
+ && mv node_modules/@koromix/koffi-linux-* /app/node_modules/@koromix/
 
 # --- runtime: Alpine + node (no npm, yarn or corepack) + one .mjs + koffi.
 FROM alpine:${ALPINE_VERSION}
-# The bind mount copies node without a COPY layer, so its security.capability xattr is set
-# in the same layer the file is created in (no second copy of the 99 MB binary).
-RUN --mount=type=bind,from=deps,source=/node,target=/mnt/node \
+# node comes in through a bind mount, not COPY: its CAP_NET_RAW file capability (an xattr) is
+# then set in the same layer the file is created in, so the image holds one copy of the 99 MB
+# binary (setcap on a COPYed file would copy it up into a second layer).
+RUN --mount=type=bind,from=deps,source=/usr/local/bin/node,target=/mnt/node \
     apk add --no-cache libstdc++ libgcc \
  && apk add --no-cache --virtual .setcap libcap-utils \
  && install -m 0755 /mnt/node /usr/local/bin/node \
