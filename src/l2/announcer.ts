@@ -19,8 +19,8 @@ import { announcementFrames, probeFrame } from './announce.ts';
 import { readInterface } from './interfaces.ts';
 import { canonicalIP } from './ip-bytes.ts';
 import { parseMac } from './mac.ts';
-import type { ConflictWhy, ReplyWhy } from './respond.ts';
-import { Responder, type Family } from './responder.ts';
+import type { ConflictWhy } from './respond.ts';
+import { newCounts, Responder, type AddressCounts, type Family } from './responder.ts';
 import type { RejectReason } from './result.ts';
 
 export interface AnnouncerOptions {
@@ -89,6 +89,9 @@ interface Entry {
   /** Announcement frames for the NIC's current MAC (rebuilt if the MAC changes). */
   frames: Uint8Array[] | null;
   labels: { ip: string; nic: string };
+  /** Counted by the responder in plain numbers; `published` is what the registry has already seen. */
+  counts: AddressCounts;
+  published: AddressCounts;
 }
 
 interface Port {
@@ -103,6 +106,9 @@ interface Port {
   loggedError: string | null;
   watch: ReturnType<typeof setInterval> | null;
   retry: Timer | null;
+  /** What the registry has seen of the current responder's per-NIC counters. */
+  publishedMalformed: Map<RejectReason, number>;
+  publishedSendFailures: number;
 }
 
 interface Metrics {
@@ -136,6 +142,7 @@ export class Announcer {
   readonly #m: Metrics;
   readonly #entries = new Map<string, Entry>();
   readonly #ports = new Map<string, Port>();
+  readonly #unregister: () => void;
   #closed = false;
 
   constructor(opts: AnnouncerOptions = {}) {
@@ -163,6 +170,41 @@ export class Announcer {
       sendFailures: r.counter(L2_METRICS.sendFailures, 'Frames the kernel refused to send (queue full, NIC down)'),
       state: r.gauge(L2_METRICS.state, '1 for the current announce state of an address (probing, announcing, conflict, error)'),
     };
+    this.#unregister = r.onCollect(() => this.#publish());
+  }
+
+  /** Moves the responders' plain-number counters into the registry (runs on every scrape). */
+  #publish(): void {
+    for (const e of this.#entries.values()) {
+      const c = e.counts;
+      const p = e.published;
+      if (c.requests !== p.requests) this.#m.requests.inc(e.labels, c.requests - p.requests);
+      if (c.responses !== p.responses) this.#m.responses.inc(e.labels, c.responses - p.responses);
+      if (c.probes !== p.probes) this.#m.probesSeen.inc(e.labels, c.probes - p.probes);
+      e.published = { ...c };
+    }
+    for (const port of this.#ports.values()) this.#publishPort(port);
+  }
+
+  #publishPort(port: Port): void {
+    const r = port.responder;
+    if (!r) return;
+    for (const [reason, n] of r.malformed) {
+      const before = port.publishedMalformed.get(reason) ?? 0;
+      if (n !== before) this.#m.malformed.inc({ nic: port.name, reason }, n - before);
+      port.publishedMalformed.set(reason, n);
+    }
+    if (r.sendFailures !== port.publishedSendFailures) this.#m.sendFailures.inc({ nic: port.name }, r.sendFailures - port.publishedSendFailures);
+    port.publishedSendFailures = r.sendFailures;
+  }
+
+  /** Closes the NIC's responder after publishing what it counted. */
+  #dropResponder(port: Port): void {
+    this.#publishPort(port);
+    port.responder?.close();
+    port.responder = null;
+    port.publishedMalformed = new Map();
+    port.publishedSendFailures = 0;
   }
 
   /**
@@ -218,6 +260,7 @@ export class Announcer {
     const n = this.#entries.size;
     for (const e of [...this.#entries.values()]) this.#release(e, false);
     for (const p of [...this.#ports.values()]) this.#closePort(p);
+    this.#unregister();
     log.info('announcer closed: no longer answering', { addresses: n });
     return Promise.resolve();
   }
@@ -235,6 +278,8 @@ export class Announcer {
       burstLeft: 0,
       frames: null,
       labels: { ip, nic },
+      counts: newCounts(),
+      published: newCounts(),
     };
     this.#entries.set(ip, e);
     const port = this.#port(nic);
@@ -265,7 +310,7 @@ export class Announcer {
   #beginProbe(port: Port, e: Entry): void {
     const r = port.responder;
     if (!r) return this.#fail(port, e, port.error ?? 'socket closed');
-    r.answering.delete(e.ip);
+    r.stopAnswering(e.ip);
     r.probing.add(e.ip);
     this.#setState(e, 'probing');
     let sends = 0;
@@ -274,7 +319,7 @@ export class Announcer {
       if (e.state !== 'probing') return;
       if (sends < PROBE_SENDS) {
         sends++;
-        if (!r.send(e.family, probeFrame(e.ip, r.mac))) this.#m.sendFailures.inc({ nic: e.nic });
+        r.send(e.family, probeFrame(e.ip, r.mac));
         e.timer = setTimeout(step, this.#opts.probeMs / PROBE_SENDS);
         return;
       }
@@ -291,7 +336,7 @@ export class Announcer {
     if (!r) return this.#fail(port, e, port.error ?? 'socket closed');
     this.#clearTimer(e);
     r.probing.delete(e.ip);
-    r.answering.add(e.ip);
+    r.answer(e.ip, e.counts);
     delete e.error;
     this.#setState(e, 'announcing');
     this.#burst(port, e);
@@ -321,13 +366,12 @@ export class Announcer {
     e.frames ??= announcementFrames(e.ip, r.mac);
     for (const f of e.frames) {
       if (r.send(e.family, f)) this.#m.gratuitous.inc(e.labels);
-      else this.#m.sendFailures.inc({ nic: e.nic });
     }
   }
 
   #fail(port: Port, e: Entry, message: string): void {
     this.#clearTimer(e);
-    port.responder?.answering.delete(e.ip);
+    port.responder?.stopAnswering(e.ip);
     port.responder?.probing.delete(e.ip);
     e.error = message;
     this.#setState(e, 'error');
@@ -346,7 +390,7 @@ export class Announcer {
       port.entries.delete(e.ip);
       const r = port.responder;
       if (r) {
-        r.answering.delete(e.ip);
+        r.stopAnswering(e.ip);
         r.probing.delete(e.ip);
         if (e.family === 6) r.leave(e.ip);
         let sameFamily = false;
@@ -384,7 +428,10 @@ export class Announcer {
   #port(name: string): Port {
     let p = this.#ports.get(name);
     if (p) return p;
-    p = { name, entries: new Map(), responder: null, ifindex: 0, macText: '', up: false, error: null, loggedError: null, watch: null, retry: null };
+    p = {
+      name, entries: new Map(), responder: null, ifindex: 0, macText: '', up: false, error: null, loggedError: null,
+      watch: null, retry: null, publishedMalformed: new Map(), publishedSendFailures: 0,
+    };
     this.#ports.set(name, p);
     const port = p;
     p.watch = setInterval(() => this.#checkLink(port), this.#opts.linkCheckMs);
@@ -414,10 +461,7 @@ export class Announcer {
       port.responder.open(family);
     } catch (err) {
       port.error = err instanceof PacketSocketError || err instanceof Error ? err.message : String(err);
-      if (!port.responder.has(4) && !port.responder.has(6)) {
-        port.responder.close();
-        port.responder = null;
-      }
+      if (!port.responder.has(4) && !port.responder.has(6)) this.#dropResponder(port);
       return null;
     }
     if (port.error !== null) log.info('NIC usable again', { nic: port.name });
@@ -440,8 +484,7 @@ export class Announcer {
     if (!port.responder) return; // not open: the retry timer handles it
     const nic = readInterface(port.name, this.#opts.sysRoot);
     if (!nic) {
-      port.responder.close();
-      port.responder = null;
+      this.#dropResponder(port);
       const msg = `network interface "${port.name}" disappeared`;
       port.error = msg;
       for (const e of port.entries.values()) this.#fail(port, e, msg);
@@ -449,8 +492,7 @@ export class Announcer {
     }
     if (nic.index !== port.ifindex || nic.mac !== port.macText) {
       log.warn('NIC was recreated or changed its MAC: reopening and announcing again', { nic: port.name, mac: nic.mac });
-      port.responder.close();
-      port.responder = null;
+      this.#dropResponder(port);
       for (const e of port.entries.values()) this.#start(port, e);
       return;
     }
@@ -478,19 +520,7 @@ export class Announcer {
 
   #events(port: Port): ConstructorParameters<typeof Responder>[2] {
     const m = this.#m;
-    const nicLabels = { nic: port.name };
-    const malformedLabels = new Map<RejectReason, { nic: string; reason: string }>();
     return {
-      answered: (ip: string, why: ReplyWhy, sent: boolean) => {
-        const e = port.entries.get(ip);
-        if (!e) return;
-        m.requests.inc(e.labels);
-        if (sent) m.responses.inc(e.labels);
-        else m.sendFailures.inc(nicLabels);
-        // Another host probing for an address we answer: we defend it (RFC 5227 / RFC 4862);
-        // count it, as it is usually a misconfigured host or a second announcer.
-        if (why === 'arp-probe' || why === 'ns-dad') m.probesSeen.inc(e.labels);
-      },
       claimed: (ip: string, mac: string, why: ConflictWhy) => {
         const e = port.entries.get(ip);
         if (!e || e.state !== 'announcing' || e.lastClaimMac === mac) return;
@@ -518,11 +548,6 @@ export class Announcer {
           e.timer = null;
           if (e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
         }, reprobe);
-      },
-      malformed: (reason: RejectReason) => {
-        let l = malformedLabels.get(reason);
-        if (!l) malformedLabels.set(reason, (l = { nic: port.name, reason }));
-        m.malformed.inc(l);
       },
     };
   }

@@ -3,13 +3,16 @@
 // question came in on. The announcer owns the policy (which addresses, when, what to report); this
 // file only knows "answer what is in `answering`, tell me what happens".
 //
-// Per frame: one Set lookup per address in the frame (`answering` is keyed by canonical text),
-// no socket work besides the reply, and a claim check only while something is probing.
+// Per frame: an ARP request for an owned IPv4 address takes an allocation-free path (arp-fast.ts:
+// numeric set lookup, reply written into one reused buffer); everything else goes through the
+// pure respond() with one Set lookup per address in the frame. Counters are plain numbers here;
+// the announcer publishes them when /metrics is scraped. Claims are checked only while probing.
 import { arpFilter, ndpFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket, type ReceivedFrame } from '../../native-bindings/packet-socket.ts';
 import type { WatchMode } from '../../native-bindings/runtime.ts';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
-import { respond, type ConflictWhy, type NicIdentity, type ReplyWhy } from './respond.ts';
+import { respond, type ConflictWhy, type NicIdentity } from './respond.ts';
+import { ARP_REPLY_LENGTH, fastArpReply, ipv4KeyOf } from './arp-fast.ts';
 import { claimOf } from './claim.ts';
 import { parseIPv6 } from './ip-bytes.ts';
 import { solicitedNodeMulticastMac } from './mac.ts';
@@ -17,15 +20,25 @@ import type { RejectReason } from './result.ts';
 
 export type Family = 4 | 6;
 
+/** Per-address counters, plain numbers (the announcer publishes them to Prometheus on scrape). */
+export interface AddressCounts {
+  /** Requests (ARP requests/probes, NS) received for the address. */
+  requests: number;
+  /** Answers the kernel accepted for sending. */
+  responses: number;
+  /** ARP probes / DAD solicitations from another host for the address (answered, to defend it). */
+  probes: number;
+}
+
+export function newCounts(): AddressCounts {
+  return { requests: 0, responses: 0, probes: 0 };
+}
+
 export interface ResponderEvents {
-  /** A request for an answering address was answered (sent=false: the kernel refused the send). */
-  answered(ip: string, why: ReplyWhy, sent: boolean): void;
-  /** Another MAC claims an address in `answering`. */
+  /** Another MAC claims an address being answered. */
   claimed(ip: string, mac: string, why: ConflictWhy): void;
   /** Another MAC claims (or probes for) an address in `probing`. */
   probeClaimed(ip: string, mac: string): void;
-  /** A frame failed validation (counted, never answered). */
-  malformed(reason: RejectReason): void;
 }
 
 export interface ResponderOptions {
@@ -33,12 +46,20 @@ export interface ResponderOptions {
 }
 
 export class Responder {
-  /** Addresses answered on this NIC (canonical text, both families). */
-  readonly answering = new Set<string>();
   /** Addresses being probed on this NIC: not answered, but claims for them are reported. */
   readonly probing = new Set<string>();
+  /** Frames that failed validation, by reason (never answered). */
+  readonly malformed = new Map<RejectReason, number>();
+  /** Answers or announcements the kernel refused to send (queue full, NIC down). */
+  sendFailures = 0;
+  /** Answered addresses (canonical text, both families) and their counters. */
+  readonly #answering = new Map<string, AddressCounts>();
+  /** The IPv4 ones again by 32-bit key, for the allocation-free ARP path. */
+  readonly #answering4 = new Map<number, AddressCounts>();
+  readonly #keys4 = new Set<number>();
+  readonly #reply = new Uint8Array(ARP_REPLY_LENGTH);
   readonly #id: NicIdentity;
-  readonly #owned = (ip: string): boolean => this.answering.has(ip);
+  readonly #owned = (ip: string): boolean => this.#answering.has(ip);
   #arp: PacketSocket | null = null;
   #ndp: PacketSocket | null = null;
   /** IPv6 address -> its solicited-node group MAC, joined on the NDP socket. */
@@ -51,6 +72,30 @@ export class Responder {
     private readonly opts: ResponderOptions = {},
   ) {
     this.#id = { mac };
+  }
+
+  /** Starts answering `ip` (canonical text), counting into `counts`. */
+  answer(ip: string, counts: AddressCounts): void {
+    this.#answering.set(ip, counts);
+    const k = ip.includes(':') ? NaN : ipv4KeyOf(ip);
+    if (!Number.isNaN(k)) {
+      this.#answering4.set(k, counts);
+      this.#keys4.add(k);
+    }
+  }
+
+  /** Stops answering `ip` at once. */
+  stopAnswering(ip: string): void {
+    this.#answering.delete(ip);
+    const k = ip.includes(':') ? NaN : ipv4KeyOf(ip);
+    if (!Number.isNaN(k)) {
+      this.#answering4.delete(k);
+      this.#keys4.delete(k);
+    }
+  }
+
+  isAnswering(ip: string): boolean {
+    return this.#answering.has(ip);
   }
 
   /** Whether the socket of this family is open. */
@@ -106,10 +151,12 @@ export class Responder {
     }
   }
 
-  /** Sends a frame out of this family's socket; false if it is closed or the kernel refused. */
+  /** Sends a frame out of this family's socket; false (counted in sendFailures) if it is closed or the kernel refused. */
   send(family: Family, frame: Uint8Array): boolean {
     const sock = family === 4 ? this.#arp : this.#ndp;
-    return sock ? safeSend(sock, frame) : false;
+    const ok = sock ? safeSend(sock, frame) : false;
+    if (!ok) this.sendFailures++;
+    return ok;
   }
 
   /** Counters of both sockets (for malformed/dropped accounting and tests). */
@@ -137,16 +184,35 @@ export class Responder {
       const c = claimOf(frame, this.mac);
       if (c && this.probing.has(c.ip)) this.events.probeClaimed(c.ip, c.mac);
     }
+    // Hot path: an ARP request for an address we answer, without decoding into objects.
+    if (this.#keys4.size > 0) {
+      const k = fastArpReply(frame, frame.length, this.mac, this.#keys4, this.#reply);
+      if (k >= 0) {
+        const c = this.#answering4.get(k)!;
+        c.requests++;
+        if (safeSend(sock, this.#reply)) c.responses++;
+        else this.sendFailures++;
+        if (frame[28] === 0 && frame[29] === 0 && frame[30] === 0 && frame[31] === 0) c.probes++; // ARP probe
+        return;
+      }
+    }
     const d = respond(frame, this.#id, this.#owned);
     switch (d.kind) {
-      case 'reply':
-        this.events.answered(d.ip, d.why, safeSend(sock, d.frame));
+      case 'reply': {
+        const c = this.#answering.get(d.ip);
+        const sent = safeSend(sock, d.frame);
+        if (!sent) this.sendFailures++;
+        if (!c) return;
+        c.requests++;
+        if (sent) c.responses++;
+        if (d.why === 'arp-probe' || d.why === 'ns-dad') c.probes++;
         return;
+      }
       case 'conflict':
         this.events.claimed(d.ip, d.mac, d.why);
         return;
       case 'malformed':
-        this.events.malformed(d.reason);
+        this.malformed.set(d.reason, (this.malformed.get(d.reason) ?? 0) + 1);
         return;
       default:
         return;

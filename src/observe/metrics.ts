@@ -66,6 +66,16 @@ export class Gauge extends Metric {
 
 export class Registry {
   private readonly metrics = new Map<string, Metric>();
+  private readonly collectors = new Set<() => void>();
+
+  /**
+   * Runs `fn` at the start of every render(), so a hot path can count in plain numbers and publish
+   * them only when scraped (Counter.inc builds a label key per call). Returns an unregister function.
+   */
+  onCollect(fn: () => void): () => void {
+    this.collectors.add(fn);
+    return () => void this.collectors.delete(fn);
+  }
 
   counter(name: string, help: string): Counter {
     return this.register(name, () => new Counter(name, help)) as Counter;
@@ -85,6 +95,7 @@ export class Registry {
   }
 
   render(): string {
+    for (const collect of this.collectors) collect();
     return [...this.metrics.values()].map((m) => m.render()).join('\n') + '\n';
   }
 }
