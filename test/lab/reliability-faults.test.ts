@@ -1,0 +1,332 @@
+// Reliability suite, item 1: faults in the lab (scripts/lab: client + 3 node namespaces on a
+// bridge, a real control plane, one speaker process per node, pods and a kube-proxy stand-in).
+// After each fault the invariants of test/reliability/invariants.ts are checked: IPs kept, no IP
+// on two Services, each IP answered by exactly its elected node within the bound, curl works.
+// test/lab/fail-static.test.ts covers the API relay stalled 30 s and cut; this file stops the
+// API server and etcd themselves, kills the IPAM leader during a burst of Service creations,
+// kills the speaker that holds the IPAM Lease and announces, sets a NIC down and up, deletes a
+// Node, and jumps one speaker's wall clock.
+//
+// The API server and etcd are killed and restarted, so this file runs its OWN control plane (not
+// the shared one of scripts/test.sh that other files use).
+delete process.env.OELB_KUBECONFIG;
+delete process.env.OELB_SPEAKER_KUBECONFIG;
+
+import assert from 'node:assert/strict';
+import { writeFileSync, rmSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { V1Service } from '@kubernetes/client-node';
+import { LAB_LABEL, type LabService, SeedLab } from '../../scripts/lab/lab.ts';
+import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, mergePatchOptions } from '../../src/kube/client.ts';
+import { ControlPlaneFaults, findStateDir } from '../reliability/control-plane-faults.ts';
+import { assertStatic, checkInvariants, ipOf } from '../reliability/invariants.ts';
+import { record, scale } from '../reliability/proc.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const CLOCK_FILE = `/tmp/oelb-clock-jump-${process.pid}`;
+let lab: SeedLab;
+let faults: ControlPlaneFaults;
+const web: LabService[] = [];
+/** Service name -> IP it must keep. */
+const known = new Map<string, string>();
+
+before(async () => {
+  writeFileSync(CLOCK_FILE, '0');
+  lab = await SeedLab.create({
+    // A wall-clock offset this test can change per speaker (test/reliability/clock-jump.mjs).
+    speakerEnv: { NODE_OPTIONS: `--import ${new URL('../reliability/clock-jump.mjs', import.meta.url).pathname}`, OELB_CLOCK_JUMP_FILE: CLOCK_FILE },
+  });
+  faults = new ControlPlaneFaults(findStateDir(lab.cp.server));
+  // The seed's range is 10 addresses; the scenarios below add Services, so take 60.
+  await lab.createEip({ address: '192.168.0.91-192.168.0.150' });
+  await lab.startSpeakers();
+  for (let i = 0; i < 3; i++) {
+    const s = await lab.createService({ name: `rf-${i}`, pods: 3 });
+    web.push(s);
+    known.set(s.name, s.ip);
+  }
+  await checkInvariants(lab, 'before any fault', known, { web });
+}, { timeout: 180_000 });
+
+after(async () => {
+  rmSync(CLOCK_FILE, { force: true });
+  await lab?.teardown();
+  await lab?.cp.stop();
+});
+
+async function owners(): Promise<Map<string, string>> {
+  const e = await lab.expectedOwners();
+  return new Map(web.map((w) => [w.ip, e.get(w.ip)?.node ?? '']));
+}
+
+/** Waits until the API answers again and every speaker is renewing its membership Lease. */
+async function waitApiBack(timeoutMs = 60_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    try {
+      await lab.admin.core.listNamespacedService({ namespace: lab.namespace });
+      const m = await Promise.all(lab.nodes.map((n) => n.http('/metrics')));
+      if (m.every((x) => /openelb_membership_renewing 1/.test(x))) return performance.now() - t0;
+    } catch {
+      // not yet
+    }
+    if (performance.now() - t0 > timeoutMs) throw new Error(`API/speakers not back within ${timeoutMs} ms\n${lab.logs(20)}`);
+    await sleep(200);
+  }
+}
+
+/** A new Service gets an IP (the IPAM loop works); returns ms to IP. */
+async function newServiceWorks(name: string): Promise<number> {
+  const t0 = performance.now();
+  const s = await lab.createService({ name, pods: 1 });
+  known.set(s.name, s.ip);
+  return performance.now() - t0;
+}
+
+const OUTAGE_MS = scale(5000, 30_000);
+
+for (const part of ['apiserver', 'etcd'] as const) {
+  test(`${part} killed (SIGKILL) and restarted after an outage: fail-static during it, nothing lost after`, { timeout: 180_000 }, async (t) => {
+    const before = await owners();
+    const argv = await faults.kill(part);
+    const t0 = performance.now();
+    let checks = 0;
+    try {
+      while (performance.now() - t0 < OUTAGE_MS) {
+        await assertStatic(lab, `${Math.round((performance.now() - t0) / 1000)} s into the ${part} outage`, before, web);
+        checks++;
+        await sleep(500);
+      }
+    } finally {
+      faults.restart(part, argv);
+    }
+    const backMs = await waitApiBack();
+    const inv = await checkInvariants(lab, `after the ${part} restart`, known, { web });
+    const newMs = await newServiceWorks(`rf-after-${part}`);
+    for (const n of lab.nodes) assert.equal(n.speaker?.result, null, `${n.name} speaker still running\n${lab.logs(20)}`);
+    record(t, `${part}-restart`, { outageMs: OUTAGE_MS, staticChecksPassed: checks, apiBackMs: Math.round(backMs), newServiceIpMs: Math.round(newMs), ...inv });
+  });
+}
+
+test('API server stalled (SIGSTOP, connections open but silent): fail-static, then nothing lost', { timeout: 120_000 }, async (t) => {
+  const before = await owners();
+  faults.stall('apiserver', true);
+  const t0 = performance.now();
+  let checks = 0;
+  try {
+    while (performance.now() - t0 < OUTAGE_MS) {
+      await assertStatic(lab, `${Math.round((performance.now() - t0) / 1000)} s into the stall`, before, web);
+      checks++;
+      await sleep(500);
+    }
+  } finally {
+    faults.stall('apiserver', false);
+  }
+  const backMs = await waitApiBack();
+  const inv = await checkInvariants(lab, 'after the stall', known, { web });
+  record(t, 'apiserver-stall', { stallMs: OUTAGE_MS, staticChecksPassed: checks, apiBackMs: Math.round(backMs), ...inv });
+});
+
+async function ipamLeader(): Promise<string> {
+  const l = await lab.admin.coordination.readNamespacedLease({ namespace: lab.speakerNamespace, name: 'openelb-ipam' });
+  return l.spec?.holderIdentity ?? '';
+}
+
+test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its VIPs and the Lease move within the bounds', { timeout: 120_000 }, async (t) => {
+  const leaderName = await ipamLeader();
+  const leader = lab.node(leaderName);
+  // Make sure it announces something: a Service whose election picks it (try a few names).
+  const o = await owners();
+  let own = web.filter((w) => o.get(w.ip) === leaderName);
+  for (let i = 0; own.length === 0 && i < 6; i++) {
+    const s = await lab.createService({ name: `rf-lead-${i}`, pods: 2 });
+    known.set(s.name, s.ip);
+    web.push(s);
+    if ((await owners()).get(s.ip) === leaderName) own = [s];
+  }
+  assert.ok(own.length > 0, `no VIP elected to the IPAM leader ${leaderName}`);
+  for (const s of own) await lab.waitForAnnouncer(s.ip, leaderName);
+
+  const t0 = performance.now();
+  await leader.killSpeaker();
+  let vipMs = 0;
+  let leaseMs = 0;
+  let newMs = 0;
+  let inv;
+  try {
+    // VIP failover: another node answers (exactly one) — measured on the wire.
+    for (const s of own) {
+      for (;;) {
+        const macs = await lab.arpingAll(s.ip, 1);
+        if (macs.length === 1 && macs[0] !== leader.mac && lab.nodeByMac(macs[0])) break;
+        assert.ok(performance.now() - t0 < 10_000, `${s.ip} not taken over within 10 s: ${JSON.stringify(macs)}\n${lab.logs(20)}`);
+        await sleep(50);
+      }
+      vipMs = Math.max(vipMs, performance.now() - t0);
+    }
+    // IPAM Lease: another speaker holds it; a new Service gets its IP.
+    for (;;) {
+      const h = await ipamLeader();
+      if (h && h !== leaderName) {
+        leaseMs = performance.now() - t0;
+        break;
+      }
+      assert.ok(performance.now() - t0 < 20_000, 'IPAM Lease not taken over within 20 s');
+      await sleep(100);
+    }
+    newMs = await newServiceWorks('rf-after-leader-kill');
+    inv = await checkInvariants(lab, 'after killing the IPAM leader', known, { web });
+  } finally {
+    await leader.startSpeaker();
+  }
+  const inv2 = await checkInvariants(lab, 'after the killed speaker came back', known, { web });
+  record(t, 'ipam-leader-announcer-killed', {
+    killed: leaderName,
+    vips: own.length,
+    vipFailoverMs: Math.round(vipMs),
+    leaseTakeoverMs: Math.round(leaseMs),
+    newServiceIpMs: Math.round(newMs),
+    after: inv,
+    afterRejoin: inv2,
+  });
+  assert.ok(vipMs < 4000, `VIP failover after a crash took ${Math.round(vipMs)} ms (SPEC: 2 s with default timings)`);
+});
+
+test('the IPAM leader is killed during a burst of Service creations: every Service gets exactly one IP, none twice, none lost', { timeout: 300_000 }, async (t) => {
+  const N = scale(100, 500);
+  const pool = 'rf-mass';
+  await lab.admin.custom.createClusterCustomObject({
+    group: EIP_GROUP,
+    version: EIP_VERSION,
+    plural: EIP_PLURAL,
+    body: { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind: 'Eip', metadata: { name: pool, labels: { [LAB_LABEL]: lab.id } }, spec: { address: '10.200.0.0/22', interface: 'eth0', protocol: 'layer2' } },
+  });
+  const names = Array.from({ length: N }, (_, i) => `mass-${i}`);
+  const body = (name: string): V1Service => ({
+    metadata: { name, namespace: lab.namespace, labels: { [LAB_LABEL]: lab.id }, annotations: { 'lb.kubesphere.io/v1alpha1': 'openelb', 'eip.openelb.kubesphere.io/v1alpha2': pool } },
+    spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], externalTrafficPolicy: 'Cluster' },
+  });
+  const leaderName = await ipamLeader();
+  const t0 = performance.now();
+  let killedAt = -1;
+  let restarted = false;
+  try {
+    for (let i = 0; i < N; i += 10) {
+      await Promise.all(names.slice(i, i + 10).map((n) => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: body(n) })));
+      if (killedAt < 0 && i + 10 >= N / 3) {
+        await lab.node(leaderName).killSpeaker();
+        killedAt = i + 10;
+      }
+    }
+    const createdMs = performance.now() - t0;
+    let list: V1Service[] = [];
+    for (;;) {
+      list = (await lab.admin.core.listNamespacedService({ namespace: lab.namespace })).items.filter((s) => s.metadata!.name!.startsWith('mass-'));
+      if (list.length === N && list.every((s) => ipOf(s).length === 1)) break;
+      assert.ok(performance.now() - t0 < scale(90_000, 240_000), `not all ${N} Services got an IP: ${list.filter((s) => ipOf(s).length !== 1).length} without\n${lab.logs(20)}`);
+      await sleep(500);
+    }
+    const allMs = performance.now() - t0;
+    const ipsSeen = list.map((s) => ipOf(s)[0]!);
+    assert.equal(new Set(ipsSeen).size, N, 'no IP twice');
+    assert.ok(ipsSeen.every((ip) => ip.startsWith('10.200.')), 'all from the pool');
+    for (const s of list) known.set(s.metadata!.name!, ipOf(s)[0]!);
+    // The Eip's status agrees (the commit point): usage N, every IP mapped to its Service.
+    const eip = (await lab.admin.getEip(pool)) as { status?: { usage?: number; used?: Record<string, string> } };
+    assert.equal(eip.status?.usage, N, `Eip usage ${eip.status?.usage}`);
+    for (const s of list) assert.equal(eip.status?.used?.[ipOf(s)[0]!], `${lab.namespace}/${s.metadata!.name}`);
+    const newLeader = await ipamLeader();
+    await lab.node(leaderName).startSpeaker();
+    restarted = true;
+    const sample = [...ipsSeen.slice(0, 3), ...ipsSeen.slice(-2)];
+    const inv = await checkInvariants(lab, 'after the burst with a leader kill', known, { web, arpSample: [...web.map((w) => w.ip), ...sample] });
+    record(t, 'ipam-leader-killed-during-burst', { burst: N, killedAfter: killedAt, killed: leaderName, newLeader, createMs: Math.round(createdMs), allAssignedMs: Math.round(allMs), ...inv });
+  } finally {
+    if (!restarted) await lab.node(leaderName).startSpeaker();
+  }
+  // Clean up: deleting them releases every IP (no leak in the Eip).
+  await Promise.all(names.map((n) => lab.admin.core.deleteNamespacedService({ namespace: lab.namespace, name: n }).catch(() => undefined)));
+  for (const n of names) known.delete(n);
+  for (;;) {
+    const e = (await lab.admin.getEip(pool)) as { status?: { usage?: number } };
+    if ((e.status?.usage ?? 0) === 0) break;
+    assert.ok(performance.now() - t0 < scale(150_000, 400_000), `Eip usage still ${e.status?.usage} after deleting`);
+    await sleep(500);
+  }
+  await lab.admin.custom.deleteClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name: pool });
+});
+
+test('a node NIC set down and up: its VIPs are re-announced with a burst when it returns (stale client entries flip back)', { timeout: 120_000 }, async (t) => {
+  const o = await owners();
+  const target = web.find((w) => o.get(w.ip))!;
+  const node = lab.node(o.get(target.ip)!);
+  await node.link(false);
+  const t0 = performance.now();
+  await sleep(scale(2000, 10_000));
+  // During the outage: who answers? (the node keeps its Lease over the API path, which does not use eth0)
+  const during = await lab.arpingAll(target.ip, 1);
+  // A stale entry pointing elsewhere; only an announcement from the node can fix it without asking.
+  await lab.client.ip('neigh', 'replace', target.ip, 'lladdr', '02:00:00:00:00:99', 'nud', 'stale', 'dev', 'eth0');
+  await node.link(true);
+  const tUp = performance.now();
+  for (;;) {
+    const n = await lab.neighbour(target.ip);
+    if (n?.mac === node.mac) break;
+    assert.ok(performance.now() - tUp < 5000, `client entry for ${target.ip} still ${n?.mac} 5 s after the NIC came back\n${lab.logs(20)}`);
+    await sleep(20);
+  }
+  const flipMs = performance.now() - tUp;
+  const inv = await checkInvariants(lab, 'after NIC down/up', known, { web });
+  record(t, 'nic-down-up', {
+    node: node.name,
+    downMs: Math.round(tUp - t0),
+    answeredDuringDown: during.map((m) => lab.nodeByMac(m)?.name ?? m),
+    reannounceFlipMs: Math.round(flipMs),
+    ...inv,
+  });
+  assert.ok(flipMs < 2000, `re-announce took ${Math.round(flipMs)} ms`);
+});
+
+test('a Node object deleted: its VIPs move to other nodes (exactly one answers); re-created, it serves again', { timeout: 120_000 }, async (t) => {
+  const o = await owners();
+  const target = web.find((w) => o.get(w.ip))!;
+  const node = lab.node(o.get(target.ip)!);
+  const saved = await lab.admin.core.readNode({ name: node.name });
+  await lab.admin.core.deleteNode({ name: node.name });
+  const t0 = performance.now();
+  let moved = '';
+  for (;;) {
+    const macs = await lab.arpingAll(target.ip, 1);
+    if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
+      moved = lab.nodeByMac(macs[0])!.name;
+      break;
+    }
+    assert.ok(performance.now() - t0 < 10_000, `${target.ip} still answered by ${JSON.stringify(macs)} 10 s after deleting Node ${node.name}\n${lab.logs(20)}`);
+    await sleep(100);
+  }
+  const moveMs = performance.now() - t0;
+  const inv = await checkInvariants(lab, 'after deleting a Node', known, { web });
+  await lab.admin.core.createNode({ body: { metadata: { name: node.name, labels: saved.metadata?.labels ?? {} } } });
+  const inv2 = await checkInvariants(lab, 'after re-creating the Node', known, { web });
+  record(t, 'node-deleted', { node: node.name, movedTo: moved, moveMs: Math.round(moveMs), after: inv, afterRecreate: inv2 });
+});
+
+test('one speaker\'s wall clock jumps ±30 s (monotonic time unchanged): no VIP moves, no IP changes', { timeout: 120_000 }, async (t) => {
+  const before = await owners();
+  const node = lab.nodes[1]!;
+  const pid = node.speaker!.pid!;
+  const results: Record<string, unknown> = {};
+  for (const jumpMs of [30_000, -30_000]) {
+    writeFileSync(CLOCK_FILE, String(jumpMs));
+    process.kill(pid, 'SIGUSR2'); // clock-jump.mjs: add the file's offset to Date
+    await sleep(300);
+    const t0 = performance.now();
+    while (performance.now() - t0 < scale(4000, 15_000)) {
+      await assertStatic(lab, `after a ${jumpMs / 1000} s clock jump on ${node.name}`, before, web);
+      await sleep(500);
+    }
+    assert.match(node.speakers.at(-1)!.stderr, new RegExp(`clock-jump: wall clock moved by ${jumpMs} ms`));
+    results[`jump${jumpMs > 0 ? 'Forward' : 'Back'}`] = await checkInvariants(lab, `after a ${jumpMs / 1000} s clock jump`, known, { web });
+  }
+  record(t, 'clock-jump', { node: node.name, ...results });
+});
