@@ -64,10 +64,12 @@ export const LAYER2_METRICS = {
   cannotServe: 'openelb_layer2_cannot_serve_eip',
   conflicts: 'openelb_layer2_conflicts_total',
   reconciles: 'openelb_layer2_reconciles_total',
+  reconcileErrors: 'openelb_layer2_reconcile_errors_total',
   serviceWrites: 'openelb_layer2_service_writes_total',
 } as const;
 
 const DEFAULT_NIC_REFRESH_MS = 5000;
+const RETRY_AFTER_ERROR_MS = 1000;
 
 export class Layer2Controller implements Controller {
   private readonly membership: Membership;
@@ -95,6 +97,7 @@ export class Layer2Controller implements Controller {
     cannotServe: Gauge;
     conflicts: ReturnType<SpeakerContext['registry']['counter']>;
     reconciles: ReturnType<SpeakerContext['registry']['counter']>;
+    reconcileErrors: ReturnType<SpeakerContext['registry']['counter']>;
     serviceWrites: ReturnType<SpeakerContext['registry']['counter']>;
   };
 
@@ -125,6 +128,7 @@ export class Layer2Controller implements Controller {
       cannotServe: r.gauge(LAYER2_METRICS.cannotServe, 'Eips this node has no usable NIC for (1 per Eip)'),
       conflicts: r.counter(LAYER2_METRICS.conflicts, 'Another host was seen claiming an IP this node owns, by phase'),
       reconciles: r.counter(LAYER2_METRICS.reconciles, 'Layer 2 reconcile rounds'),
+      reconcileErrors: r.counter(LAYER2_METRICS.reconcileErrors, 'Layer 2 reconcile rounds that failed (a bug; retried after 1 s)'),
       serviceWrites: r.counter(LAYER2_METRICS.serviceWrites, 'Service annotation writes (announcer visibility), by result'),
     };
   }
@@ -199,7 +203,11 @@ export class Layer2Controller implements Controller {
       try {
         this.reconcile();
       } catch (err) {
-        log.error('layer2 reconcile failed', { error: String((err as Error)?.stack ?? err) });
+        // A bug, not an input problem (inputs are validated by the pure plan): log it and try again
+        // soon rather than waiting for the next API change, which may never come.
+        log.error('layer2 reconcile failed; retrying', { error: String((err as Error)?.stack ?? err) });
+        this.m.reconcileErrors.inc();
+        setTimeout(() => this.schedule(), RETRY_AFTER_ERROR_MS).unref?.();
       }
     });
   }
