@@ -259,10 +259,16 @@ export class IpamTerm {
       Promise.all([nsInformer.whenSynced(this.signal), this.ctx.informers.services().whenSynced(this.signal), this.ctx.informers.eips().whenSynced(this.signal)]),
       new Promise((_, rej) => this.signal.addEventListener('abort', () => rej(new TermOver()), { once: true })),
     ]);
-    // Anything that changes from here on is dirty again and applied on the next pass.
+    // Anything that changes from here on is dirty again and applied on the next pass. The caches
+    // are emptied now, not after the LISTs: an object that a watch event delivers while a LIST is
+    // in flight may be newer than the LIST (or absent from it) and must not be overwritten.
     this.dirtySvc.clear();
     this.dirtyNs.clear();
     this.eipsChanged = false;
+    this.svcLatest.clear();
+    this.svcGone.clear();
+    this.eipLatest.clear();
+    this.committedUsed.clear();
     // Eips first, then Services. A commit that lands after the Eip LIST makes our next PUT to that
     // Eip fail with 409 (and we rebuild again). A commit that landed before it is in the list we
     // read, and every Service it names was created before it, so it is in the later Service LIST
@@ -279,15 +285,22 @@ export class IpamTerm {
       namespaces,
     });
     this.state = plan.state;
-    this.svcLatest.clear();
-    this.svcGone.clear();
-    for (const s of services) this.svcLatest.set(keyOfService(s), s);
-    this.eipLatest.clear();
-    this.committedUsed.clear();
+    for (const s of services) {
+      const key = keyOfService(s);
+      const rv = s.metadata?.resourceVersion;
+      const gone = this.svcGone.get(key);
+      if (gone && !newerRV(rv, gone.metadata?.resourceVersion)) continue; // deleted during the LIST
+      const cur = this.svcLatest.get(key);
+      if (!cur || newerRV(rv, cur.metadata?.resourceVersion)) this.svcLatest.set(key, s);
+    }
     for (const e of eips) {
-      this.eipLatest.set(e.metadata.name, e);
-      this.committedUsed.set(e.metadata.name, usedOf(e));
-      this.forceEips.add(e.metadata.name);
+      const name = e.metadata.name;
+      const cur = this.eipLatest.get(name);
+      if (!cur || newerRV(e.metadata.resourceVersion, cur.metadata.resourceVersion)) this.eipLatest.set(name, e);
+      // What the rebuilt state is based on; a newer `used` seen meanwhile has already asked for
+      // another rebuild (onEip), so no PUT goes out on this base.
+      if (!this.committedUsed.has(name)) this.committedUsed.set(name, usedOf(e));
+      this.forceEips.add(name);
     }
     for (const [key, ips] of adopt) {
       log.warn('ipam: completing an allocation committed in Eip status but not yet in the Service status', { service: key, ips });
