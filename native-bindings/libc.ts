@@ -16,6 +16,7 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_ATTACH_FILTER = 26;
 export const SO_RCVBUF = 8;
+export const SO_RCVBUFFORCE = 33; // like SO_RCVBUF, past net.core.rmem_max (needs CAP_NET_ADMIN)
 export const SOL_PACKET = 263;
 export const PACKET_ADD_MEMBERSHIP = 1;
 export const PACKET_DROP_MEMBERSHIP = 2;

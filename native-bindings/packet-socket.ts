@@ -37,6 +37,11 @@ export interface PacketSocketOptions {
   filter?: BpfInstruction[];
   /** How readiness reaches the event loop; default from runtime.ts (uv-poll unless forced). */
   watchMode?: WatchMode;
+  /**
+   * Receive buffer to ask for (SO_RCVBUFFORCE, else SO_RCVBUF capped by net.core.rmem_max), so a
+   * burst of requests survives a short stall of the event loop (GC, a busy CPU). Best effort.
+   */
+  receiveBufferBytes?: number;
 }
 
 /** A user-facing failure: `message` is one line naming the NIC and the fix. */
@@ -141,6 +146,12 @@ export class PacketSocket {
       if ((libc.setsockoptFprog(fd, libc.SOL_SOCKET, libc.SO_ATTACH_FILTER, prog, koffi.sizeof(libc.SockFprog)) as number) !== 0) {
         const e = libc.errno();
         throw new PacketSocketError(`cannot attach BPF filter on "${ifname}" (${describe(e)})`, errnoName(e), e);
+      }
+      if (opts.receiveBufferBytes !== undefined && opts.receiveBufferBytes > 0) {
+        const size = new Int32Array([Math.min(opts.receiveBufferBytes, 0x3fffffff)]);
+        if ((libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVBUFFORCE, size, 4) as number) !== 0) {
+          libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVBUF, size, 4); // capped by rmem_max; fine
+        }
       }
       const addr = libc.sockaddrLl(ifindex, ethertype);
       if ((libc.bind(fd, addr, addr.length) as number) !== 0) {

@@ -12,10 +12,13 @@
 //  - answered fraction at 10,000 requests/s for 5 s (ARP and NDP), and the highest rate (doubling
 //    from 10k, 2 s per step) still answered >= 99 %, ours vs the kernel;
 //  - CPU µs per answered request (utime+stime of the announce process over the 10k/s run);
-//  - RSS of announce holding 1,000 addresses (Node and Deno), after its takeover bursts.
+//  - RSS of announce holding 1,000 addresses after its takeover bursts: Node through tsx (as
+//    `npx openelb-ts`), Node on an esbuild bundle of the same sources, Deno; the bundle and Deno also
+//    with V8's young generation capped (--max-semi-space-size=1).
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { Lab, denoArgv, tsxArgv, type Child, type Netns } from '../../test/netns/netns.ts';
+import { join } from 'node:path';
+import { Lab, REPO_ROOT, denoArgv, run, tsxArgv, type Child, type Netns } from '../../test/netns/netns.ts';
 
 const quick = process.argv.includes('--quick');
 // --only rtt,rate,rss runs a subset (for iterating on one number).
@@ -61,10 +64,17 @@ async function client(ns: Netns, ...args: string[]): Promise<Record<string, unkn
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
-async function arpingRtt(ns: Netns, target: string, count: number): Promise<{ samples: number[]; out: string }> {
-  const r = await ns.exec(['arping', '-c', String(count), '-i', '0', '-w', String(count + 5), '-I', 'eth0', target], { timeoutMs: (count + 10) * 1000 });
-  const samples = [...r.stdout.matchAll(/ ([\d.]+)ms/g)].map((m) => Number(m[1]) * 1000);
-  return { samples, out: r.stdout };
+/** One `arping -c 1` per sample (its own send->reply timing), alternating kernel and ours. */
+async function arpingRtt(ns: Netns, targets: string[], perTarget: number): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
+  for (let i = 0; i < perTarget; i++) {
+    for (const t of targets) {
+      const r = await ns.exec(['arping', '-c', '1', '-w', '1', '-I', 'eth0', t]);
+      const m = / ([\d.]+)ms/.exec(r.stdout);
+      if (m) out[t]!.push(Number(m[1]) * 1000);
+    }
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -106,17 +116,11 @@ async function main(): Promise<void> {
     result['rttLeanClient'] = { arp: lean(arpLean, KERNEL4, VIP4), ndp: lean(ndpLean, KERNEL6, VIP6) };
 
     // ---- RTT, arping (interleaved: kernel, ours, kernel, ours ...)
-    const rounds = quick ? 3 : 10;
-    const per = 20;
-    progress(`arping RTT: ${rounds} rounds x ${per} requests per target`);
-    const ak: number[] = [];
-    const ao: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      ak.push(...(await arpingRtt(cl, KERNEL4, per)).samples);
-      ao.push(...(await arpingRtt(cl, VIP4, per)).samples);
-    }
-    const k = stats(ak);
-    const o = stats(ao);
+    const per = quick ? 30 : 150;
+    progress(`arping RTT: ${per} single-request runs per target`);
+    const ar = await arpingRtt(cl, [KERNEL4, VIP4], per);
+    const k = stats(ar[KERNEL4]!);
+    const o = stats(ar[VIP4]!);
     result['rttArping'] = { kernel: k, ours: o, medianRatio: +(o.medianUs / k.medianUs).toFixed(2), p90Ratio: +(o.p90Us / k.p90Us).toFixed(2) };
     }
     if (only.has('rate')) {
@@ -164,7 +168,24 @@ async function main(): Promise<void> {
     const addrs: string[] = [];
     for (let i = 0; addrs.length < 1000; i++) addrs.push(`10.98.${Math.floor(i / 250)}.${(i % 250) + 1}`);
     const rss: Record<string, unknown> = {};
-    for (const [name, argvFor] of [['node', tsxArgv], ['deno', denoArgv]] as const) {
+    // Three ways to run the same code: Node through tsx (what `npx openelb-ts` does: tsx's loader
+    // runs in its own thread, with its own V8 heap), Node on an esbuild bundle of the same sources
+    // (no loader thread), and Deno (TypeScript natively).
+    // --splitting keeps main.ts's dynamic imports lazy (without it, esbuild hoists the speaker's
+    // @kubernetes/client-node import to the top and `announce` pays ~85 MB for it).
+    const outdir = join(REPO_ROOT, 'node_modules/.cache/openelb-ts-bench');
+    await run(['rm', '-rf', outdir]);
+    await run(['node_modules/.bin/esbuild', 'src/cli/main.ts', '--bundle', '--splitting', '--platform=node', '--format=esm', '--target=node20',
+      '--external:koffi', '--external:@kubernetes/client-node', `--outdir=${outdir}`, '--log-level=warning']);
+    const bundle = join(outdir, 'main.js');
+    const variants: Array<[string, (s: string, ...a: string[]) => string[]]> = [
+      ['node-tsx', tsxArgv],
+      ['node-bundle', (_s, ...a) => [process.execPath, bundle, ...a]],
+      ['node-bundle-semi1', (_s, ...a) => [process.execPath, '--max-semi-space-size=1', bundle, ...a]],
+      ['deno', denoArgv],
+      ['deno-semi1', (sc, ...a) => { const d = denoArgv(sc, ...a); d.splice(2, 0, '--v8-flags=--max-semi-space-size=1'); return d; }],
+    ];
+    for (const [name, argvFor] of variants) {
       progress(`RSS with 1,000 addresses (${name})`);
       const big = sv.spawn(argvFor('src/cli/main.ts', 'announce', '--interface', 'eth0', '--address', addrs.join(','), '--log-level', 'warn'));
       await waitFor(() => big.pid !== undefined, 'spawn', big);

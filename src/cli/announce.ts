@@ -112,6 +112,12 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // Listen for the stop signals before anything is announced, so a SIGTERM that arrives during
+  // start-up still closes the sockets and exits 0.
+  const stop = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const registry = new Registry();
   const announcer = new Announcer({
     registry,
@@ -155,10 +161,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   log.info('announce started', { nic: cfg.nic, addresses: cfg.addresses.length, probe: cfg.probe, metricsAddr: cfg.metricsAddr || undefined });
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stop;
   await announcer.close();
   if (server) {
     server.closeAllConnections?.();

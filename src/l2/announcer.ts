@@ -181,7 +181,11 @@ export class Announcer {
       if (c.requests !== p.requests) this.#m.requests.inc(e.labels, c.requests - p.requests);
       if (c.responses !== p.responses) this.#m.responses.inc(e.labels, c.responses - p.responses);
       if (c.probes !== p.probes) this.#m.probesSeen.inc(e.labels, c.probes - p.probes);
-      e.published = { ...c };
+      if (c.gratuitous !== p.gratuitous) this.#m.gratuitous.inc(e.labels, c.gratuitous - p.gratuitous);
+      p.requests = c.requests;
+      p.responses = c.responses;
+      p.probes = c.probes;
+      p.gratuitous = c.gratuitous;
     }
     for (const port of this.#ports.values()) this.#publishPort(port);
   }
@@ -365,7 +369,7 @@ export class Announcer {
     if (!r) return;
     e.frames ??= announcementFrames(e.ip, r.mac);
     for (const f of e.frames) {
-      if (r.send(e.family, f)) this.#m.gratuitous.inc(e.labels);
+      if (r.send(e.family, f)) e.counts.gratuitous++;
     }
   }
 
