@@ -59,19 +59,31 @@ async function owners(): Promise<Map<string, string>> {
   return new Map(web.map((w) => [w.ip, e.get(w.ip)?.node ?? '']));
 }
 
-/** Waits until the API answers again and every speaker is renewing its membership Lease. */
-async function waitApiBack(timeoutMs = 60_000): Promise<number> {
+/**
+ * Waits until the API answers again, every speaker is renewing its membership Lease and the API's
+ * view elects an owner for every web VIP, three checks in a row a second apart (after an etcd
+ * restart the API server can answer once and then stall again for tens of seconds).
+ */
+async function waitApiBack(timeoutMs = scale(60_000, 180_000)): Promise<number> {
   const t0 = performance.now();
+  let good = 0;
+  let last = '';
   for (;;) {
     try {
       await lab.admin.core.listNamespacedService({ namespace: lab.namespace });
       const m = await Promise.all(lab.nodes.map((n) => n.http('/metrics')));
-      if (m.every((x) => /openelb_membership_renewing 1/.test(x))) return performance.now() - t0;
-    } catch {
-      // not yet
+      const o = await owners();
+      const renewing = m.every((x) => /openelb_membership_renewing 1/.test(x));
+      const owned = web.every((w) => o.get(w.ip));
+      last = `renewing ${renewing}, owners ${JSON.stringify([...o])}`;
+      good = renewing && owned ? good + 1 : 0;
+    } catch (err) {
+      good = 0;
+      last = String(err);
     }
-    if (performance.now() - t0 > timeoutMs) throw new Error(`API/speakers not back within ${timeoutMs} ms\n${lab.logs(20)}`);
-    await sleep(200);
+    if (good >= 3) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`API/speakers not back within ${timeoutMs} ms (${last})\n${lab.logs(20)}`);
+    await sleep(1000);
   }
 }
 
