@@ -12,7 +12,7 @@
 //          20 ms; (graceful) HTTP failures during the window (the old node still forwards, so none expected).
 // Then the node is restored, the speaker restarted, and the next run waits for the failback.
 //
-// Usage: npx tsx scripts/bench/failover.ts [--runs 10] [--mode both|graceful|crash] [--json]
+// Usage: npx tsx scripts/bench/failover.ts [--runs 10] [--mode both|graceful|crash] [--runtime node|deno] [--json]
 // Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
 import process from 'node:process';
 import { type LabNode, SeedLab } from '../lab/lab.ts';
@@ -25,6 +25,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const runs = Number(opt('runs', '10'));
 const mode = opt('mode', 'both');
+const runtime = opt('runtime', 'node') as 'node' | 'deno';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 const say = (s: string) => process.stderr.write(s + '\n');
@@ -47,7 +48,7 @@ function stats(xs: number[]): { median: number; p90: number; max: number; min: n
 }
 
 async function main(): Promise<void> {
-  const lab = await SeedLab.create({ log: say });
+  const lab = await SeedLab.create({ log: say, runtime });
   try {
     await lab.createEip();
     await lab.startSpeakers();
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const report: Record<string, unknown> = { runs, ip, results: {} };
+    const report: Record<string, unknown> = { runs, ip, runtime, results: {} };
     for (const m of modes) {
       const rs = results.filter((r) => r.mode === m);
       const arp = stats(rs.map((r) => r.arpMs).filter(Number.isFinite));

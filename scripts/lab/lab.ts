@@ -215,7 +215,7 @@ export class LabNode {
 
   /** GET a speaker endpoint (/metrics, /readyz, /healthz). */
   async http(path: string): Promise<string> {
-    return this.netns.run(['curl', '-s', '--max-time', '2', `http://127.0.0.1:${METRICS_PORT}${path}`]);
+    return this.netns.run(['curl', '-s', '--max-time', '10', `http://127.0.0.1:${METRICS_PORT}${path}`], { timeoutMs: 12_000 });
   }
 
   /** Sets the node's bridge link down/up (a node falling off the network). */
@@ -229,6 +229,16 @@ function tail(s: string, lines = 30): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs fn over items with at most `width` in flight. */
+export async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
 
 export class SeedLab {
   readonly id: string;
@@ -361,7 +371,7 @@ subjects:
   private async removeLeftovers(): Promise<void> {
     const sel = { labelSelector: LAB_LABEL };
     const svcs = await this.admin.core.listServiceForAllNamespaces(sel);
-    for (const s of svcs.items) await this.deleteService(s.metadata!.namespace!, s.metadata!.name!);
+    await inBatches(svcs.items, 10, (s) => this.deleteService(s.metadata!.namespace!, s.metadata!.name!));
     const eips = (await this.admin.custom.listClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, ...sel })) as { items: EipObject[] };
     for (const e of eips.items) await this.deleteEip(e.metadata.name);
     const nodes = await this.admin.core.listNode(sel);
@@ -745,7 +755,10 @@ subjects:
     await Promise.all(this.nodes.map((n) => n.speaker?.stop(2000).catch(() => undefined)));
     try {
       if (this.admin) {
-        for (const s of [...this.services.values()]) await this.deleteService(s.namespace, s.name);
+        // Every Service of this lab, also those a caller created directly (benchmarks), a few at a time.
+        const svcs = await this.admin.core.listNamespacedService({ namespace: this.namespace, labelSelector: `${LAB_LABEL}=${this.id}` });
+        const names = new Set([...svcs.items.map((s) => s.metadata!.name!), ...[...this.services.values()].map((s) => s.name)]);
+        await inBatches([...names], 10, (name) => this.deleteService(this.namespace, name));
         const eips = (await this.admin.listEips()).items.filter((e) => e.metadata.labels?.[LAB_LABEL] === this.id);
         for (const e of eips) await this.deleteEip(e.metadata.name);
         for (const n of this.nodes) await this.admin.core.deleteNode({ name: n.name }).catch(() => undefined);

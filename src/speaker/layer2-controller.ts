@@ -20,11 +20,14 @@ import { targetOf } from '../kube/events.ts';
 import { Membership } from '../kube/membership.ts';
 import { type AnnounceState, Announcer, type Conflict } from '../l2/announcer.ts';
 import { type NicFacts, readNicFacts } from '../l2/interfaces.ts';
+import { performance } from 'node:perf_hooks';
 import { log } from '../log.ts';
 import type { Gauge } from '../observe/metrics.ts';
 import type { Controller, SpeakerContext } from './context.ts';
-import { type Election, electAll } from './election.ts';
+import type { Election } from './election.ts';
+import { ElectionMemo } from './election-memo.ts';
 import {
+  type Layer2Pool,
   type ServiceView,
   buildClaims,
   layer2Pools,
@@ -70,6 +73,7 @@ export const LAYER2_METRICS = {
 
 const DEFAULT_NIC_REFRESH_MS = 5000;
 const RETRY_AFTER_ERROR_MS = 1000;
+const MIN_RECONCILE_INTERVAL_MS = 100;
 
 export class Layer2Controller implements Controller {
   private readonly membership: Membership;
@@ -78,6 +82,11 @@ export class Layer2Controller implements Controller {
   private facts: NicFacts | undefined;
   private factsSig = '';
   private previous: Map<string, Election> | undefined;
+  private poolsKey = '';
+  private pools: Layer2Pool[] = [];
+  private holders = new Map<string, Layer2Pool[]>();
+  private lastReconcileAt = -Infinity;
+  private readonly memo = new ElectionMemo();
   private servicesOf = new Map<string, ServiceView[]>();
   private owned = new Map<string, string>(); // ip -> nic, as last given to the announcer
   private readonly inFlight = new Map<string, string>(); // "svcKey\0annotation" -> value being written
@@ -196,9 +205,13 @@ export class Layer2Controller implements Controller {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    // One round per event-loop turn, however many caches changed in it.
-    setImmediate(() => {
+    // One round per event-loop turn, however many caches changed in it; during a burst of changes
+    // (e.g. IPAM assigning 1,000 Services) at most one round per MIN_RECONCILE_INTERVAL_MS, since a
+    // round is O(Services). After a quiet spell (a failover) the round runs at once.
+    const wait = this.lastReconcileAt + MIN_RECONCILE_INTERVAL_MS - performance.now();
+    const run = () => {
       this.scheduled = false;
+      this.lastReconcileAt = performance.now();
       if (this.stopped || !this.synced) return;
       try {
         this.reconcile();
@@ -209,7 +222,9 @@ export class Layer2Controller implements Controller {
         this.m.reconcileErrors.inc();
         setTimeout(() => this.schedule(), RETRY_AFTER_ERROR_MS).unref?.();
       }
-    });
+    };
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   /** Re-reads NIC facts; true when what chooseNic sees changed. */
@@ -233,10 +248,18 @@ export class Layer2Controller implements Controller {
     const inf = this.ctx.informers;
     this.m.reconciles.inc();
 
-    const pools = layer2Pools(inf.eips().list());
+    const eips = inf.eips().list();
+    const poolsKey = JSON.stringify(eips.map((e) => [e.metadata.name, e.metadata.resourceVersion]));
+    if (poolsKey !== this.poolsKey) {
+      this.poolsKey = poolsKey;
+      this.pools = layer2Pools(eips);
+      this.holders = new Map();
+    }
+    const pools = this.pools;
     const services = servicesWithIps(inf.services().list());
+    if (this.holders.size > 4 * services.length + 1024) this.holders = new Map(); // IPs long gone
     const ready = readyNodesByService(inf.endpointSlices().list());
-    const { claims, eipOf, servicesOf, unclaimed } = buildClaims(services, pools, ready);
+    const { claims, eipOf, servicesOf, unclaimed } = buildClaims(services, pools, ready, this.holders);
     const nodes = inf.nodes().list();
     const nodeFacts = nodeFactsFrom(nodes);
     const selfNode = nodes.find((n) => n.metadata?.name === self);
@@ -248,7 +271,7 @@ export class Layer2Controller implements Controller {
 
     const alive = this.membership.alive();
     const members = electionMembers(alive, self, nics.cannotServe, (n) => this.membership.cannotServe(n));
-    const elections = electAll(claims, members, nodeFacts);
+    const elections = this.memo.elect(claims, members, nodeFacts);
     const desired = desiredAnnouncements({ self, elections, eipOf, nics: nics.byEip, previous: this.previous });
     this.previous = elections;
     this.servicesOf = servicesOf;

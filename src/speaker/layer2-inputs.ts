@@ -63,10 +63,27 @@ export interface ServiceView {
   annotations: Record<string, string>;
 }
 
+// Informer caches replace an object on every change and never mutate one, so a view computed from
+// an object stays valid for as long as that object is in the cache: memoize by identity (a reconcile
+// over 1,000 Services then re-reads only the ones that changed).
+const viewCache = new WeakMap<object, ServiceView | null>();
+
 /** Our Services (opt-in rule) with at least one parseable ingress IP. */
 export function servicesWithIps(services: readonly V1Service[]): ServiceView[] {
   const out: ServiceView[] = [];
   for (const s of services) {
+    let v = viewCache.get(s);
+    if (v === undefined) {
+      v = serviceView(s);
+      viewCache.set(s, v);
+    }
+    if (v) out.push(v);
+  }
+  return out;
+}
+
+function serviceView(s: V1Service): ServiceView | null {
+  {
     const ns = s.metadata?.namespace ?? '';
     const name = s.metadata?.name ?? '';
     const key = `${ns}/${name}`;
@@ -79,7 +96,7 @@ export function servicesWithIps(services: readonly V1Service[]): ServiceView[] {
       ports: [],
       deleting: Boolean(s.metadata?.deletionTimestamp),
     });
-    if (!ours) continue;
+    if (!ours) return null;
     const ips: string[] = [];
     for (const ing of s.status?.loadBalancer?.ingress ?? []) {
       const ip = ing.ip ? parseIP(ing.ip) : undefined;
@@ -87,8 +104,8 @@ export function servicesWithIps(services: readonly V1Service[]): ServiceView[] {
       const text = ipToString(ip.family, ip.value);
       if (!ips.includes(text)) ips.push(text);
     }
-    if (ips.length === 0) continue;
-    out.push({
+    if (ips.length === 0) return null;
+    return {
       key,
       namespace: ns,
       name,
@@ -96,9 +113,8 @@ export function servicesWithIps(services: readonly V1Service[]): ServiceView[] {
       externalTrafficPolicy: s.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
       ips,
       annotations: { ...(s.metadata?.annotations ?? {}) },
-    });
+    };
   }
-  return out;
 }
 
 /**
@@ -147,6 +163,8 @@ export function buildClaims(
   services: readonly ServiceView[],
   pools: readonly Layer2Pool[],
   readyNodes: ReadonlyMap<string, ReadonlySet<string>>,
+  /** Optional memo of "IP -> pools holding it" for these exact pools (the caller drops it when pools change). */
+  holdersCache?: Map<string, Layer2Pool[]>,
 ): ClaimSet {
   const claims: IpClaim[] = [];
   const eipOf = new Map<string, string>();
@@ -155,8 +173,12 @@ export function buildClaims(
   for (const s of [...services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     const named = (s.annotations[EIP_ANNOTATION] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
     for (const ip of s.ips) {
-      const parsed = parseIP(ip)!;
-      const holders = pools.filter((p) => rangeContains(p.range, parsed));
+      let holders = holdersCache?.get(ip);
+      if (!holders) {
+        const parsed = parseIP(ip)!;
+        holders = pools.filter((p) => rangeContains(p.range, parsed));
+        holdersCache?.set(ip, holders);
+      }
       const pool = holders.find((p) => named.includes(p.name)) ?? holders[0];
       if (!pool) {
         unclaimed.push({ service: s.key, ip, reason: `${ip} is in no Eip with protocol layer2` });
