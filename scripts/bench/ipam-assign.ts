@@ -44,7 +44,7 @@ async function createAll(c: KubeClient, ns: string, names: string[], optIn: bool
   const t0 = now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-      await c.core.createNamespacedService({ namespace: ns, body: serviceBody(ns, n, optIn ? {} : { noOptIn: true }) });
+      await c.core.createNamespacedService({ namespace: ns, body: serviceBody(ns, n, { noNodePorts: true, ...(optIn ? {} : { noOptIn: true }) }) });
       done?.set(n, now());
     }
   }));
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
     const st = (await getEip(c, eip))?.status as { usage?: number } | undefined;
     if (st?.usage !== N) throw new Error(`Eip usage ${st?.usage}, expected ${N}`);
 
+    say(`ours: ${JSON.stringify({ createMs: Math.round(createMs), allAssignedMs: Math.round(allAssignedMs), writes, reads, events })}`);
     say(`baseline: creating ${N} Services nobody manages, then ${N} status PUTs by this script`);
     const baseCreateMs = await createAll(c, nsBase, names, false);
     const list = (await c.core.listNamespacedService({ namespace: nsBase })).items;

@@ -141,6 +141,8 @@ export interface SvcOpts {
   type?: string;
   /** Without the opt-in annotation. */
   noOptIn?: boolean;
+  /** spec.allocateLoadBalancerNodePorts: false (thousands of Services would exhaust the NodePort range). */
+  noNodePorts?: boolean;
 }
 
 export function serviceBody(ns: string, name: string, o: SvcOpts = {}): V1Service {
@@ -162,6 +164,7 @@ export function serviceBody(ns: string, name: string, o: SvcOpts = {}): V1Servic
       ...(o.loadBalancerClass ? { loadBalancerClass: o.loadBalancerClass } : {}),
       ...(o.ipFamilies ? { ipFamilies: o.ipFamilies } : {}),
       ...(o.ipFamilyPolicy ? { ipFamilyPolicy: o.ipFamilyPolicy } : {}),
+      ...(o.noNodePorts ? { allocateLoadBalancerNodePorts: false } : {}),
     },
   };
 }
