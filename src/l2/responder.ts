@@ -3,8 +3,9 @@
 // question came in on. The announcer owns the policy (which addresses, when, what to report); this
 // file only knows "answer what is in `answering`, tell me what happens".
 //
-// Per frame: an ARP request for an owned IPv4 address takes an allocation-free path (arp-fast.ts:
-// numeric set lookup, reply written into one reused buffer); everything else goes through the
+// Per frame: an ARP request or a (non-DAD) Neighbor Solicitation for an owned address takes an
+// allocation-free path (arp-fast.ts / ndp-fast.ts: numeric lookup, reply written into one reused
+// buffer); everything else goes through the
 // pure respond() with one Set lookup per address in the frame. Counters are plain numbers here;
 // the announcer publishes them when /metrics is scraped. Claims are checked only while probing.
 import { arpFilter, ndpFilter } from '../../native-bindings/bpf.ts';
@@ -12,7 +13,8 @@ import { PacketSocket, type ReceivedFrame } from '../../native-bindings/packet-s
 import type { WatchMode } from '../../native-bindings/runtime.ts';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
 import { respond, type ConflictWhy, type NicIdentity } from './respond.ts';
-import { ARP_REPLY_LENGTH, fastArpReply, ipv4KeyOf } from './arp-fast.ts';
+import { ARP_REPLY_LENGTH, fastArpReply, ipv4Key, ipv4KeyOf } from './arp-fast.ts';
+import { NA_REPLY_LENGTH, fastNaReply } from './ndp-fast.ts';
 import { claimOf } from './claim.ts';
 import { parseIPv6 } from './ip-bytes.ts';
 import { solicitedNodeMulticastMac } from './mac.ts';
@@ -61,7 +63,11 @@ export class Responder {
   /** The IPv4 ones again by 32-bit key, for the allocation-free ARP path. */
   readonly #answering4 = new Map<number, AddressCounts>();
   readonly #keys4 = new Set<number>();
+  /** The IPv6 ones by their last 32 bits (then compared in full), for the allocation-free NS path. */
+  readonly #answering6 = new Map<number, Array<{ bytes: Uint8Array; counts: AddressCounts }>>();
+  readonly #owned6 = (b: Uint8Array, offset: number): boolean => this.#find6(b, offset) !== undefined;
   readonly #reply = new Uint8Array(ARP_REPLY_LENGTH);
+  readonly #replyNa = new Uint8Array(NA_REPLY_LENGTH);
   readonly #id: NicIdentity;
   readonly #owned = (ip: string): boolean => this.#answering.has(ip);
   #arp: PacketSocket | null = null;
@@ -80,18 +86,46 @@ export class Responder {
 
   /** Starts answering `ip` (canonical text), counting into `counts`. */
   answer(ip: string, counts: AddressCounts): void {
+    this.stopAnswering(ip);
     this.#answering.set(ip, counts);
-    const k = ip.includes(':') ? NaN : ipv4KeyOf(ip);
+    const b6 = ip.includes(':') ? parseIPv6(ip) : null;
+    if (b6) {
+      const k = ipv4Key(b6, 12);
+      const list = this.#answering6.get(k) ?? [];
+      list.push({ bytes: b6, counts });
+      this.#answering6.set(k, list);
+      return;
+    }
+    const k = ipv4KeyOf(ip);
     if (!Number.isNaN(k)) {
       this.#answering4.set(k, counts);
       this.#keys4.add(k);
     }
   }
 
+  #find6(b: Uint8Array, offset: number): AddressCounts | undefined {
+    const list = this.#answering6.get(ipv4Key(b, offset + 12));
+    if (!list) return undefined;
+    for (const e of list) {
+      let same = true;
+      for (let i = 0; i < 12 && same; i++) if (e.bytes[i] !== b[offset + i]) same = false;
+      if (same) return e.counts;
+    }
+    return undefined;
+  }
+
   /** Stops answering `ip` at once. */
   stopAnswering(ip: string): void {
-    this.#answering.delete(ip);
-    const k = ip.includes(':') ? NaN : ipv4KeyOf(ip);
+    if (!this.#answering.delete(ip)) return;
+    const b6 = ip.includes(':') ? parseIPv6(ip) : null;
+    if (b6) {
+      const k = ipv4Key(b6, 12);
+      const list = (this.#answering6.get(k) ?? []).filter((e) => !e.bytes.every((x, i) => x === b6[i]));
+      if (list.length > 0) this.#answering6.set(k, list);
+      else this.#answering6.delete(k);
+      return;
+    }
+    const k = ipv4KeyOf(ip);
     if (!Number.isNaN(k)) {
       this.#answering4.delete(k);
       this.#keys4.delete(k);
@@ -202,6 +236,13 @@ export class Responder {
         if (frame[28] === 0 && frame[29] === 0 && frame[30] === 0 && frame[31] === 0) c.probes++; // ARP probe
         return;
       }
+    }
+    if (this.#answering6.size > 0 && fastNaReply(frame, frame.length, this.mac, this.#owned6, this.#replyNa)) {
+      const c = this.#find6(frame, 62)!;
+      c.requests++;
+      if (safeSend(sock, this.#replyNa)) c.responses++;
+      else this.sendFailures++;
+      return;
     }
     const d = respond(frame, this.#id, this.#owned);
     switch (d.kind) {

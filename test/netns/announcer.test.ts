@@ -67,8 +67,9 @@ async function setup(t: TestContext, argvFor = tsxArgv, extra: string[] = []): P
   return { lab, client, server, serverMac: (await server.link('eth0')).mac, fx };
 }
 
+/** The MAC answering ARP for ip: up to 3 requests, first reply wins (-f), so a loaded machine does not flake. */
 async function arpingMac(ns: Netns, ifname: string, ip: string): Promise<string | null> {
-  const r = await ns.exec(['arping', '-c', '1', '-w', '1', '-I', ifname, ip]);
+  const r = await ns.exec(['arping', '-f', '-c', '3', '-w', '3', '-I', ifname, ip]);
   const m = /\[([0-9A-Fa-f:]{17})\]/.exec(r.stdout);
   return m ? m[1]!.toLowerCase() : null;
 }
