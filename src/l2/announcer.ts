@@ -218,7 +218,11 @@ export class Announcer {
    * is a move (stop on the old, start on the new). Never throws for NIC or socket trouble.
    */
   update(desired: ReadonlyMap<string, { nic: string; probe: boolean }>): void {
-    if (this.#closed) throw new Error('Announcer.update after close()');
+    if (this.#closed) {
+      // A reconcile racing with shutdown: nothing may be answered any more, and nothing to throw about.
+      log.debug('announcer: update after close() ignored', { addresses: desired.size });
+      return;
+    }
     const want = new Map<string, { nic: string; probe: boolean }>();
     for (const [raw, w] of desired) {
       const ip = canonicalIP(raw);
