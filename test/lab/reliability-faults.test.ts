@@ -98,7 +98,8 @@ async function newServiceWorks(name: string): Promise<number> {
 const OUTAGE_MS = scale(5000, 30_000);
 
 for (const part of ['apiserver', 'etcd'] as const) {
-  test(`${part} killed (SIGKILL) and restarted after an outage: fail-static during it, nothing lost after`, { timeout: 180_000 }, async (t) => {
+  test(`${part} killed (SIGKILL) and restarted after an outage: fail-static during it, nothing lost after`, { timeout: scale(180_000, 400_000) }, async (t) => {
+    await waitApiBack(); // a settled cluster to start from
     const before = await owners();
     const argv = await faults.kill(part);
     const t0 = performance.now();
@@ -120,7 +121,8 @@ for (const part of ['apiserver', 'etcd'] as const) {
   });
 }
 
-test('API server stalled (SIGSTOP, connections open but silent): fail-static, then nothing lost', { timeout: 120_000 }, async (t) => {
+test('API server stalled (SIGSTOP, connections open but silent): fail-static, then nothing lost', { timeout: scale(120_000, 400_000) }, async (t) => {
+  await waitApiBack(); // a settled cluster to start from
   const before = await owners();
   faults.stall('apiserver', true);
   const t0 = performance.now();
@@ -144,7 +146,8 @@ async function ipamLeader(): Promise<string> {
   return l.spec?.holderIdentity ?? '';
 }
 
-test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its VIPs and the Lease move within the bounds', { timeout: 120_000 }, async (t) => {
+test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its VIPs and the Lease move within the bounds', { timeout: scale(120_000, 400_000) }, async (t) => {
+  await waitApiBack(); // a settled cluster to start from (an earlier scenario may have left it busy)
   const leaderName = await ipamLeader();
   const leader = lab.node(leaderName);
   // Make sure it announces something: a Service whose election picks it (try a few names).
@@ -250,9 +253,10 @@ test('the IPAM leader is killed during a burst of Service creations: every Servi
     const newLeader = await ipamLeader();
     await lab.node(leaderName).startSpeaker();
     restarted = true;
+    const settledMs = await waitApiBack();
     const sample = [...ipsSeen.slice(0, 3), ...ipsSeen.slice(-2)];
     const inv = await checkInvariants(lab, 'after the burst with a leader kill', known, { web, arpSample: [...web.map((w) => w.ip), ...sample] });
-    record(t, 'ipam-leader-killed-during-burst', { burst: N, killedAfter: killedAt, killed: leaderName, newLeader, createMs: Math.round(createdMs), allAssignedMs: Math.round(allMs), ...inv });
+    record(t, 'ipam-leader-killed-during-burst', { burst: N, killedAfter: killedAt, killed: leaderName, newLeader, createMs: Math.round(createdMs), allAssignedMs: Math.round(allMs), settledAfterRejoinMs: Math.round(settledMs), ...inv });
   } finally {
     if (!restarted) await lab.node(leaderName).startSpeaker();
   }
@@ -268,7 +272,8 @@ test('the IPAM leader is killed during a burst of Service creations: every Servi
   await lab.admin.custom.deleteClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name: pool });
 });
 
-test('a node NIC set down and up: its VIPs fail over while it is down, and are announced again when it returns', { timeout: 120_000 }, async (t) => {
+test('a node NIC set down and up: its VIPs fail over while it is down, and are announced again when it returns', { timeout: scale(120_000, 400_000) }, async (t) => {
+  await waitApiBack(); // a settled cluster to start from (an earlier scenario may have left it busy)
   const o = await owners();
   const target = web.find((w) => o.get(w.ip))!;
   const node = lab.node(o.get(target.ip)!);
@@ -318,7 +323,8 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
   });
 });
 
-test('a Node object deleted: its VIPs move to other nodes (exactly one answers); re-created, it serves again', { timeout: 120_000 }, async (t) => {
+test('a Node object deleted: its VIPs move to other nodes (exactly one answers); re-created, it serves again', { timeout: scale(120_000, 400_000) }, async (t) => {
+  await waitApiBack(); // a settled cluster to start from (an earlier scenario may have left it busy)
   const o = await owners();
   const target = web.find((w) => o.get(w.ip))!;
   const node = lab.node(o.get(target.ip)!);
@@ -342,7 +348,8 @@ test('a Node object deleted: its VIPs move to other nodes (exactly one answers);
   record(t, 'node-deleted', { node: node.name, movedTo: moved, moveMs: Math.round(moveMs), after: inv, afterRecreate: inv2 });
 });
 
-test('one speaker\'s wall clock jumps ±30 s (monotonic time unchanged): no VIP moves, no IP changes', { timeout: 120_000 }, async (t) => {
+test('one speaker\'s wall clock jumps ±30 s (monotonic time unchanged): no VIP moves, no IP changes', { timeout: scale(120_000, 400_000) }, async (t) => {
+  await waitApiBack(); // a settled cluster to start from (an earlier scenario may have left it busy)
   const before = await owners();
   const node = lab.nodes[1]!;
   const pid = node.speaker!.pid!;
