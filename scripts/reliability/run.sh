@@ -3,7 +3,7 @@
 # The same test files run shortened in `npm test` (scripts/test.sh); here OELB_RELIABILITY=full
 # lengthens them (30 s API outages, 500 Service creations with a leader kill, 20 s floods,
 # 10 min soak) and every scenario's figures are collected as JSON lines in
-# $OELB_RELIABILITY_OUT (default reliability-results.jsonl in the repo root).
+# $OELB_RELIABILITY_OUT (default /tmp/openelb-reliability-results.jsonl).
 # Needs root (network namespaces, raw sockets) and the control plane binaries (built on first use).
 # Pick scenarios by tier: TIERS="netns cluster lab" (default all three).
 set -uo pipefail
@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 export OELB_RELIABILITY=full
-export OELB_RELIABILITY_OUT=${OELB_RELIABILITY_OUT:-$PWD/reliability-results.jsonl}
+export OELB_RELIABILITY_OUT=${OELB_RELIABILITY_OUT:-${TMPDIR:-/tmp}/openelb-reliability-results.jsonl}
 : >"$OELB_RELIABILITY_OUT"
 
 tiers=${TIERS:-"netns cluster lab"}
