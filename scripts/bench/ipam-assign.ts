@@ -165,6 +165,8 @@ async function main(): Promise<void> {
       await waitFor('bench Eip gone', async () => !(await getEip(c, eip)), 30_000).catch((e) => say(String(e)));
     }
     await speaker.stop();
+    // The speaker's JSON log, for a look at what it did (IPAM_BENCH_LOG=<file>).
+    if (process.env.IPAM_BENCH_LOG) (await import('node:fs')).writeFileSync(process.env.IPAM_BENCH_LOG, speaker.log());
     await cp.stop();
   }
   console.log(JSON.stringify(result, null, 2));
