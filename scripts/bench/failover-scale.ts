@@ -10,7 +10,7 @@
 //   - failover of a node owning ~N/3 IPs: crash (link down + SIGKILL) until the client has seen a
 //     gratuitous ARP for every one of its IPs from a new owner.
 //
-// Usage: npx tsx scripts/bench/failover-scale.ts [--services 1000] [--window 20] [--runtime node|deno] [--json]
+// Usage: npx tsx scripts/bench/failover-scale.ts [--services 1000] [--window 20] [--runtime node|deno] [--ipam bench|lab] [--json]
 // Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
@@ -26,6 +26,10 @@ const opt = (name: string, dflt: string): string => {
 const N = Number(opt('services', '1000'));
 const windowS = Number(opt('window', '20'));
 const runtime = opt('runtime', 'node') as 'node' | 'deno';
+// --ipam lab: the speakers' IPAM assigns (end to end, slow on a loaded machine: ~1 Service/s here);
+// --ipam bench (default): IPAM off in the speakers, this script writes status.loadBalancer.ingress
+// itself, so the figures are the Layer 2 side's alone.
+const ipamMode = opt('ipam', 'bench') as 'lab' | 'bench';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 const say = (s: string) => process.stderr.write(s + '\n');
@@ -56,9 +60,14 @@ function serviceBody(lab: SeedLab, name: string, ip?: string): V1Service {
   };
 }
 
+/** Without IPAM in the speakers: write the Service's status as the IPAM leader would. */
+async function assign(lab: SeedLab, name: string, ip: string): Promise<void> {
+  await lab.admin.patchServiceStatus(lab.namespace, name, { status: { loadBalancer: { ingress: [{ ip }] } } });
+}
+
 async function main(): Promise<void> {
-  const lab = await SeedLab.create({ log: say, runtime });
-  const report: Record<string, unknown> = { services: N, runtime, windowS };
+  const lab = await SeedLab.create({ log: say, runtime, ipam: ipamMode === 'lab' });
+  const report: Record<string, unknown> = { services: N, runtime, windowS, ipam: ipamMode };
   try {
     await lab.createEip(POOL);
     await lab.client.ip('route', 'add', '10.200.0.0/21', 'dev', 'eth0');
@@ -66,9 +75,10 @@ async function main(): Promise<void> {
 
     say(`creating ${N} Services`);
     const tCreate = Date.now();
-    await inBatches(Array.from({ length: N }, (_, i) => i), 16, (i) =>
-      lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `s-${i}`) }),
-    );
+    await inBatches(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
+      await lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `s-${i}`) });
+      if (ipamMode === 'bench') await assign(lab, `s-${i}`, `10.200.${i >> 8}.${i & 255}`);
+    });
     const created = Date.now() - tCreate;
     // All assigned, and every IP owned by some speaker (their metrics add up to N).
     let owned = 0;
@@ -113,6 +123,7 @@ async function main(): Promise<void> {
     for (const [k, ip] of probeIps.entries()) {
       const t0 = now();
       await lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `probe-${k}`, ip) });
+      if (ipamMode === 'bench') await assign(lab, `probe-${k}`, ip);
       const line = await probe.waitForLine(new RegExp(`"ip":"${ip.replace(/\./g, '\\.')}"`), 20_000);
       latencies.push((JSON.parse(line) as { t: number }).t - t0);
       say(`  create -> first ARP for ${ip}: ${latencies.at(-1)!.toFixed(0)} ms`);
