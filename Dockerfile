@@ -11,7 +11,7 @@
 ARG NODE_VERSION=20
 ARG ALPINE_VERSION=3.22
 
-# --- build: bundle src/ (and @kubernetes/client-node, ip-address) into dist/openelb-ts.mjs.
+# --- build: bundle src/ (and @kubernetes/client-node, ip-address) into dist/ (entry openelb-ts.mjs + chunks).
 # Runs on the builder's own platform: the bundle is plain JavaScript, the same for every
 # target. Debian (glibc) because a dev dependency, the Deno binary, is glibc-only.
 FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS build
@@ -36,7 +36,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && mv node_modules/koffi /app/node_modules/ \
  && mv node_modules/@koromix/koffi-linux-* /app/node_modules/@koromix/
 
-# --- runtime: Alpine + node (no npm, yarn or corepack) + one .mjs + koffi.
+# --- runtime: Alpine + node (no npm, yarn or corepack) + the bundle + koffi.
 FROM alpine:${ALPINE_VERSION}
 # node comes in through a bind mount, not COPY: its CAP_NET_RAW file capability (an xattr) is
 # then set in the same layer the file is created in, so the image holds one copy of the 99 MB
@@ -51,7 +51,7 @@ RUN --mount=type=bind,from=deps,source=/usr/local/bin/node,target=/mnt/node \
  && adduser -S -D -H -u 65532 -G openelb -s /sbin/nologin openelb \
  && ln -s /app/openelb-ts.mjs /usr/local/bin/openelb-ts
 COPY --from=deps /app/node_modules /app/node_modules
-COPY --from=build --chmod=0755 /src/dist/openelb-ts.mjs /app/openelb-ts.mjs
+COPY --from=build --chmod=0755 /src/dist/ /app/
 # Non-root by default. CAP_NET_RAW reaches the process through the file capability on node,
 # so the container must keep NET_RAW in its bounding set (Docker's default does; in
 # Kubernetes: capabilities.add: [NET_RAW]). Without it exec fails with EPERM, on purpose:

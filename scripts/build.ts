@@ -1,6 +1,9 @@
 // `npm run build`: bundles the CLI (src/cli/main.ts and everything it imports, including
-// @kubernetes/client-node and ip-address) into one ES module, dist/openelb-ts.mjs, so the
-// runtime image needs neither tsx nor the 65 MB client-node package tree: only Node and koffi.
+// @kubernetes/client-node and ip-address) into ES modules, dist/openelb-ts.mjs plus shared
+// chunks in dist/chunks/, so the runtime image needs neither tsx nor the 65 MB client-node
+// package tree: only Node and koffi. Code splitting keeps each subcommand's imports lazy (main.ts
+// loads them with import()): `announce` never loads client-node, which saves ~70 MiB of RSS
+// (BENCHMARKS.md, L2 responder RSS).
 //
 // koffi stays external: it loads a prebuilt native addon (@koromix/koffi-<platform>) from its
 // package directory at run time, which a bundle cannot carry. esbuild comes with tsx (a dev
@@ -20,8 +23,11 @@ mkdirSync(outdir, { recursive: true });
 const outfile = join(outdir, 'openelb-ts.mjs');
 
 await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile,
+  entryPoints: { 'openelb-ts': join(root, 'src/cli/main.ts') },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
