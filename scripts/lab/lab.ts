@@ -654,7 +654,8 @@ subjects:
 
   /**
    * What the pure election says for the API's current state: alive = membership Leases with a
-   * holder renewed within their duration; cannot-serve from their annotations. Map ip -> election.
+   * holder renewed within their duration of the freshest renewal; cannot-serve from their
+   * annotations. Map ip -> election.
    */
   async expectedOwners(): Promise<Map<string, Election>> {
     const [svcs, eips, slices, nodes, leases] = await Promise.all([
@@ -664,13 +665,16 @@ subjects:
       this.admin.core.listNode(),
       this.admin.coordination.listNamespacedLease({ namespace: this.speakerNamespace, labelSelector: MEMBERSHIP_SELECTOR }),
     ]);
-    const now = Date.now();
-    const members = leases.items
+    // Liveness the way the speakers judge it when the API is slow (fail-static): relative to the
+    // freshest renewal any speaker got through, not to the wall clock, so a stalled API does not make
+    // everyone look dead, while a crashed speaker falls behind the others and is.
+    const renewOf = (l: V1Lease) => (l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).getTime() : 0);
+    const held = leases.items.filter((l: V1Lease) => (l.spec?.holderIdentity ?? '') !== '');
+    const ref = Math.min(Date.now(), Math.max(0, ...held.map(renewOf)));
+    const members = held
       .filter((l: V1Lease) => {
-        const holder = l.spec?.holderIdentity ?? '';
-        const renew = l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).getTime() : 0;
         const dur = (l.spec?.leaseDurationSeconds ?? 1) * 1000;
-        return holder !== '' && now - renew < dur + 1000;
+        return ref - renewOf(l) < dur + 500;
       })
       .map((l: V1Lease) => ({ node: l.spec!.holderIdentity!, cannotServe: parseNameList(l.metadata?.annotations?.[CANNOT_SERVE_ANNOTATION]) }));
     const claims = buildClaims(
