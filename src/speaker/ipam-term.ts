@@ -316,7 +316,16 @@ export class IpamTerm {
       if (e) void this.ctx.events.warning(targetOf(e, EIP), 'StatusRepaired', msgs.join('; '), 'repair');
     }
     this.pending.clear();
-    for (const [key, r] of plan.services) if (r.state !== 'ignored') this.record(r);
+    for (const [key, r] of plan.services) {
+      if (r.state === 'ignored') continue;
+      // A completed adoption is restored like an assigned IP (so the core has no event for it),
+      // but the Service never showed it: this is its AssignIP.
+      if (adopt.has(key) && r.state === 'assigned' && !r.event) {
+        const parts = r.ips.map((ip, i) => (r.eips[i] ? `${ip} from Eip ${r.eips[i]}` : ip));
+        r.event = { type: 'Normal', reason: 'AssignIP', message: `Assigned ${parts.join(', ')} to Service ${key}` };
+      }
+      this.record(r);
+    }
     log.info('ipam: state rebuilt from the API', {
       why,
       services: services.length,
