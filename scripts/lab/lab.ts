@@ -668,13 +668,19 @@ subjects:
     // Liveness the way the speakers judge it when the API is slow (fail-static): relative to the
     // freshest renewal any speaker got through, not to the wall clock, so a stalled API does not make
     // everyone look dead, while a crashed speaker falls behind the others and is.
-    const renewOf = (l: V1Lease) => (l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).getTime() : 0);
+    // The API server stamps managedFields with ITS clock on every write (1 s resolution): immune to a
+    // speaker's wall clock jumping, which renewTime is not.
+    const renewOf = (l: V1Lease) => {
+      const stamps = (l.metadata?.managedFields ?? []).map((f) => (f.time ? new Date(f.time as unknown as string).getTime() : 0));
+      if (stamps.length) return Math.max(...stamps);
+      return l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).getTime() : 0;
+    };
     const held = leases.items.filter((l: V1Lease) => (l.spec?.holderIdentity ?? '') !== '');
     const ref = Math.min(Date.now(), Math.max(0, ...held.map(renewOf)));
     const members = held
       .filter((l: V1Lease) => {
         const dur = (l.spec?.leaseDurationSeconds ?? 1) * 1000;
-        return ref - renewOf(l) < dur + 500;
+        return ref - renewOf(l) < dur + 1500; // + the 1 s resolution of managedFields times
       })
       .map((l: V1Lease) => ({ node: l.spec!.holderIdentity!, cannotServe: parseNameList(l.metadata?.annotations?.[CANNOT_SERVE_ANNOTATION]) }));
     const claims = buildClaims(
