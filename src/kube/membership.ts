@@ -8,9 +8,14 @@
 //
 // Fail-static (SPEC §2): "not seeing renewals" is only evidence of death while our watch is
 // provably fresh. Our own renewals travel through the same watch, so the last time we saw one of
-// them arrive is how far our view of everyone else is known to be current. We judge expiry at
-// min(now, lastOwnRenewSeen + slack): when the API or our watch is down, the clock stops and the
-// alive set freezes instead of everyone declaring everyone else dead and answering for all IPs.
+// them arrive is how far our view of everyone else is known to be current; so is any peer's
+// renewal arriving (a watch delivers in commit order: what was committed before it has arrived).
+// We judge expiry at min(now, last renewal of anyone seen arriving), with no slack: when the API
+// or our watch is down, the clock stops and the alive set freezes instead of everyone declaring
+// everyone else dead and answering for all IPs. (A slack of two renew periods once let a node
+// declare a live peer dead within a second of the API server dying, when that peer's last renewal
+// had arrived a little late: RELIABILITY.md. Without slack a peer is dead only if it missed a
+// whole duration of renewals while the stream demonstrably flowed.)
 // After such a blind gap every peer gets a fresh duration to show a renewal, so recovery from an
 // API outage does not flap ownership.
 //
@@ -105,6 +110,7 @@ export class Membership {
   // Peers
   private readonly observations = new Map<string, Observation>(); // by lease name
   private ownSeenAt: number | undefined; // last time our own renewal arrived through the watch
+  private streamSeenAt: number | undefined; // last time anyone's renewal arrived through the watch
   private ownSeenRv: string | undefined;
   private signature = '';
   private aliveSet = new Set<string>();
@@ -410,7 +416,7 @@ export class Membership {
   /** The local time up to which our view is known to be current (see the header). */
   private judgeTime(now: number): number {
     if (this.ownSeenAt === undefined) return 0; // nothing proven yet: nobody expires
-    return Math.min(now, this.ownSeenAt + 2 * this.timings.retryPeriodMs);
+    return Math.min(now, Math.max(this.ownSeenAt, this.streamSeenAt ?? 0));
   }
 
   private recompute(): void {
@@ -420,7 +426,10 @@ export class Membership {
       const name = lease.metadata?.name ?? '';
       seen.add(name);
       const rec = leaseRecordOf(lease);
-      this.observations.set(name, observe(this.observations.get(name), rec, now));
+      const before = this.observations.get(name);
+      const after = observe(before, rec, now);
+      this.observations.set(name, after);
+      if (before && after.observedAt !== before.observedAt) this.streamSeenAt = now; // a renewal just arrived
       if (name === this.leaseName && rec.resourceVersion && rec.resourceVersion !== this.ownSeenRv) {
         // Our own renewal came back through the watch: the view is current up to now.
         const gap = this.ownSeenAt === undefined ? 0 : now - this.ownSeenAt;
