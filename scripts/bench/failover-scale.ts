@@ -62,7 +62,28 @@ function serviceBody(lab: SeedLab, name: string, ip?: string): V1Service {
 
 /** Without IPAM in the speakers: write the Service's status as the IPAM leader would. */
 async function assign(lab: SeedLab, name: string, ip: string): Promise<void> {
-  await lab.admin.patchServiceStatus(lab.namespace, name, { status: { loadBalancer: { ingress: [{ ip }] } } });
+  await retry(() => lab.admin.patchServiceStatus(lab.namespace, name, { status: { loadBalancer: { ingress: [{ ip }] } } }));
+}
+
+/** The shared machine's API server sometimes answers slowly: retry a few times before giving up. */
+async function retry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries || (err as { code?: number }).code === 409) throw err;
+      await sleep(1000 * i);
+    }
+  }
+}
+
+/** openelb_layer2_ips{owner="self"} of one speaker, or NaN when its /metrics does not answer. */
+async function ownedOf(n: SeedLab['nodes'][number]): Promise<number> {
+  try {
+    return Number(/openelb_layer2_ips\{owner="self"\} (\d+)/.exec(await n.http('/metrics'))?.[1] ?? 0);
+  } catch {
+    return NaN;
+  }
 }
 
 async function main(): Promise<void> {
@@ -76,20 +97,20 @@ async function main(): Promise<void> {
     say(`creating ${N} Services`);
     const tCreate = Date.now();
     await inBatches(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
-      await lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `s-${i}`) });
+      // A create that timed out on our side may have happened: AlreadyExists (409) is success.
+      await retry(() => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `s-${i}`) })).catch((err) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
       if (ipamMode === 'bench') await assign(lab, `s-${i}`, `10.200.${i >> 8}.${i & 255}`);
     });
     const created = Date.now() - tCreate;
     // All assigned, and every IP owned by some speaker (their metrics add up to N).
     let owned = 0;
     for (let i = 0; i < 600; i++) {
-      const list = await lab.admin.core.listNamespacedService({ namespace: lab.namespace });
+      const list = await retry(() => lab.admin.core.listNamespacedService({ namespace: lab.namespace }));
       const assigned = list.items.filter((s) => s.status?.loadBalancer?.ingress?.[0]?.ip).length;
       owned = 0;
-      for (const n of lab.nodes) {
-        const m = /openelb_layer2_ips\{owner="self"\} (\d+)/.exec(await n.http('/metrics'));
-        owned += Number(m?.[1] ?? 0);
-      }
+      for (const n of lab.nodes) owned += await ownedOf(n);
       if (assigned >= N && owned >= N) break;
       if (i % 10 === 0) say(`  assigned ${assigned}/${N}, owned ${owned}/${N}`);
       await sleep(1000);
@@ -110,7 +131,7 @@ async function main(): Promise<void> {
     const writes = Object.fromEntries([...delta].map(([k, v]) => [k, +(v / windowS).toFixed(2)]));
     report.steadyWritesPerS = writes;
     report.speakers = stats.map((s) => ({ node: s.node, rssMiB: +s.rssMiB.toFixed(1), cpuPct: +s.cpuPct.toFixed(1) }));
-    const ownedPer = await Promise.all(lab.nodes.map(async (n) => Number(/openelb_layer2_ips\{owner="self"\} (\d+)/.exec(await n.http('/metrics'))?.[1] ?? 0)));
+    const ownedPer = await Promise.all(lab.nodes.map(ownedOf));
     report.ownedPerNode = Object.fromEntries(lab.nodes.map((n, i) => [n.name, ownedPer[i]]));
     say(`steady state over ${windowS} s: writes/s ${JSON.stringify(writes)}`);
     for (const s of stats) say(`  ${s.node}: RSS ${s.rssMiB.toFixed(1)} MiB, CPU ${s.cpuPct.toFixed(1)} %`);
