@@ -288,14 +288,17 @@ export class KubeClient {
    * changed since it was read. Use this when the whole status is recomputed (e.g. `used` lost an
    * entry: a merge patch cannot remove a map key without an explicit null).
    */
-  replaceEipStatus(eip: EipObject, status: EipStatus): Promise<EipObject> {
-    return this.custom.replaceClusterCustomObjectStatus({
-      group: EIP_GROUP,
-      version: EIP_VERSION,
-      plural: EIP_PLURAL,
-      name: eip.metadata.name,
-      body: { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind: 'Eip', ...eip, status },
-      fieldManager: FIELD_MANAGER,
-    });
+  replaceEipStatus(eip: EipObject, status: EipStatus, options?: ConfigurationOptions<ObservableMiddleware>): Promise<EipObject> {
+    return this.custom.replaceClusterCustomObjectStatus(
+      {
+        group: EIP_GROUP,
+        version: EIP_VERSION,
+        plural: EIP_PLURAL,
+        name: eip.metadata.name,
+        body: { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind: 'Eip', ...eip, status },
+        fieldManager: FIELD_MANAGER,
+      },
+      options,
+    ) as Promise<EipObject>;
   }
 }

@@ -127,19 +127,7 @@ export class IpamWriter {
 
   /** PUT the whole Eip status, guarded by eip's resourceVersion: the IPAM commit point. */
   async eipStatus(eip: EipObject, status: Record<string, unknown>): Promise<EipObject> {
-    return this.write('eip_status', () =>
-      this.client.custom.replaceClusterCustomObjectStatus(
-        {
-          group: EIP_GROUP,
-          version: EIP_VERSION,
-          plural: EIP_PLURAL,
-          name: eip.metadata.name,
-          body: { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind: 'Eip', ...eip, status },
-          fieldManager: FIELD_MANAGER,
-        },
-        this.opts(),
-      ) as Promise<EipObject>,
-    );
+    return this.write('eip_status', () => this.client.replaceEipStatus(eip, status, this.opts()));
   }
 
   /** Merge patch of an Eip's finalizers, guarded by its resourceVersion. */
