@@ -74,6 +74,7 @@ export const LAYER2_METRICS = {
 const DEFAULT_NIC_REFRESH_MS = 5000;
 const RETRY_AFTER_ERROR_MS = 1000;
 const MIN_RECONCILE_INTERVAL_MS = 100;
+const MAX_WRITES_IN_FLIGHT = 4;
 
 export class Layer2Controller implements Controller {
   private readonly membership: Membership;
@@ -91,6 +92,8 @@ export class Layer2Controller implements Controller {
   private owned = new Map<string, string>(); // ip -> nic, as last given to the announcer
   private readonly inFlight = new Map<string, string>(); // "svcKey\0annotation" -> value being written
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly writeQueue: Array<() => Promise<void>> = [];
+  private writesInFlight = 0;
   private nicTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private visibilityScheduled = false;
@@ -343,14 +346,46 @@ export class Layer2Controller implements Controller {
     const slot = `${a.service.key}\u0000${a.annotationKey}`;
     if (this.inFlight.get(slot) === a.annotationValue) return;
     this.inFlight.set(slot, a.annotationValue);
-    void this.patchAnnotation(this.ctx.client, a.service, a.annotationKey, a.annotationValue)
-      .then((ok) => {
+    this.enqueueWrite(() => this.write(a, target, slot, slotOf, eventAfterPatch));
+  }
+
+  /**
+   * Visibility writes go through a small queue: a takeover of hundreds of IPs must not fire hundreds
+   * of PATCHes and Events at once (the API server answers 429, and the burst competes with the
+   * Lease renewals that keep us alive). Writes are never on the failover path.
+   */
+  private enqueueWrite(job: () => Promise<void>): void {
+    this.writeQueue.push(job);
+    this.pumpWrites();
+  }
+
+  private pumpWrites(): void {
+    while (this.writesInFlight < MAX_WRITES_IN_FLIGHT && this.writeQueue.length > 0 && !this.stopped) {
+      const job = this.writeQueue.shift()!;
+      this.writesInFlight++;
+      void job().finally(() => {
+        this.writesInFlight--;
+        this.pumpWrites();
+      });
+    }
+  }
+
+  private async write(a: VisibilityAction, target: ReturnType<typeof targetOf>, slot: string, slotOf: string, eventAfterPatch: boolean): Promise<void> {
+    // Still true? Ownership may have moved while this waited in the queue.
+    const e = this.previous?.get(a.ip);
+    const stillTrue = eventAfterPatch ? this.owned.get(a.ip) !== undefined && `${this.ctx.nodeName}/${this.owned.get(a.ip)}` === a.annotationValue : e !== undefined && e.node === undefined;
+    if (!stillTrue) {
+      if (this.inFlight.get(slot) === a.annotationValue) this.inFlight.delete(slot);
+      return;
+    }
+    await this.patchAnnotation(this.ctx.client, a.service, a.annotationKey, a.annotationValue)
+      .then(async (ok) => {
         this.m.serviceWrites.inc({ result: ok ? 'ok' : 'error' });
         if (!ok || !eventAfterPatch) return;
         // A new owner or NIC: say so once. Forget earlier events of this Service first, so an owner
         // that comes back (failback) reports again instead of being deduped against its old message.
         this.ctx.events.forget(target);
-        void this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, slotOf);
+        await this.ctx.events.emit(target, a.event.type, a.event.reason, a.event.message, slotOf);
       })
       .finally(() => {
         // Keep the marker until the cache shows the value (or a later write replaced it), so the
