@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     await sleep(10_000); // let visibility writes and events land
 
     // Steady state: API writes, RSS, CPU.
+    const gone = lab.nodes.filter((n) => !n.speaker || n.speaker.result);
+    if (gone.length) throw new Error(`speaker(s) exited during the burst: ${gone.map((n) => n.name).join(', ')}`);
     const pids = lab.nodes.map((n) => n.speaker!.pid!);
     const before = await apiWriteCounts(lab);
     const cpu0 = pids.map((p) => procStat(p).cpuS);
@@ -190,6 +192,12 @@ async function main(): Promise<void> {
 
     if (argv.includes('--json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } finally {
+    for (const n of lab.nodes) {
+      const r = n.speakers.at(-1)?.result;
+      if (r && n.speakers.at(-1) !== undefined && r.signal !== 'SIGKILL') {
+        say(`speaker ${n.name} exited (${r.code ?? r.signal}) during the run:\n${n.speakers.at(-1)!.stderr.split('\n').filter((l) => !l.includes('"level":"info"')).slice(-15).join('\n')}`);
+      }
+    }
     say('tearing down (deleting Services)');
     await lab.teardown();
   }
