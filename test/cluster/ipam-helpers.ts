@@ -210,7 +210,19 @@ export async function cleanup(c: KubeClient, services: Array<[string, string]>, 
   await Promise.all(services.map(([ns, name]) => c.core.deleteNamespacedService({ namespace: ns, name }).catch(() => {})));
   await waitFor('Services to be deleted', async () => (await Promise.all(services.map(([ns, n]) => getService(c, ns, n)))).every((s) => !s), timeoutMs);
   await Promise.all(eips.map((n) => c.custom.deleteClusterCustomObject({ group: 'network.kubesphere.io', version: 'v1alpha2', plural: 'eips', name: n }).catch(() => {})));
-  await waitFor('Eips to be deleted', async () => (await Promise.all(eips.map((n) => getEip(c, n)))).every((e) => !e), timeoutMs);
+  try {
+    await waitFor('Eips to be deleted', async () => (await Promise.all(eips.map((n) => getEip(c, n)))).every((e) => !e), timeoutMs);
+  } catch (err) {
+    // Say what holds them: which Eips are left, their finalizers, allocations and conditions.
+    const left = (await Promise.all(eips.map((n) => getEip(c, n)))).filter((e) => e);
+    const detail = left.map((e) => JSON.stringify({
+      name: e!.metadata.name,
+      finalizers: e!.metadata.finalizers,
+      used: (e!.status as { used?: unknown } | undefined)?.used,
+      conditions: (e!.status as { conditions?: Array<{ type: string; reason: string }> } | undefined)?.conditions?.map((x) => `${x.type}:${x.reason}`),
+    }));
+    throw new Error(`${(err as Error).message}; left: ${detail.join(' ')}`);
+  }
 }
 
 /** Every IP held by two or more Services of `list` that hold it (duplicates), as "ip: a, b". */
