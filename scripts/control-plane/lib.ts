@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '..', '..');
-export const SERVICE_CIDR = '10.96.0.0/16';
+// Dual-stack, so IPv6 and dual-stack LoadBalancer Services can be created (ipFamilies).
+export const SERVICE_CIDR = '10.96.0.0/16,fd00:10:96::/112';
 export const SPEAKER_NAMESPACE = 'openelb-system';
 export const SPEAKER_SERVICE_ACCOUNT = 'openelb-speaker';
 
