@@ -11,7 +11,7 @@ import { LAB_LABEL, type LabService, SeedLab } from '../../scripts/lab/lab.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION } from '../../src/kube/client.ts';
 import { listNamespaces } from '../netns/netns.ts';
 import { checkInvariants, ipOf } from '../reliability/invariants.ts';
-import { fds, record, rssKiB, scale, slope, type Sample, sample } from '../reliability/proc.ts';
+import { FULL, fds, record, rssKiB, scale, slope, type Sample, sample } from '../reliability/proc.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const CHURN_MS = scale(25_000, 600_000);
@@ -154,7 +154,10 @@ test('churn (Services created/deleted, endpoints moving, a speaker restarting): 
   assert.ok(end.fds.sockets <= base.fds.sockets + 3, `sockets ${base.fds.sockets} -> ${end.fds.sockets}`);
   // RSS: bounded growth overall and no steady climb in the second half.
   assert.ok(end.rss - base.rss < 64 * 1024, `RSS grew ${((end.rss - base.rss) / 1024).toFixed(1)} MiB`);
-  assert.ok(figures.steadyRssSlopeMiBPerHour < scale(2000, 100), `RSS trend ${figures.steadyRssSlopeMiBPerHour} MiB/h`);
+  // A trend needs time: over the short run's ~12 s second half, heap sizing after warm-up reads as
+  // gigabytes per hour (seen: 6 GiB/h for a 45 MiB rise that then stopped). The short run checks
+  // the bounded growth above; the full run (10 min of churn) checks the trend.
+  if (FULL) assert.ok(figures.steadyRssSlopeMiBPerHour < 100, `RSS trend ${figures.steadyRssSlopeMiBPerHour} MiB/h`);
   for (const n of lab.nodes) assert.equal(n.speaker?.result, null, `${n.name} running`);
 
   // No network namespace of the lab is left after teardown.
