@@ -207,11 +207,26 @@ export async function waitEvent(c: KubeClient, ns: string, name: string, reason:
 
 /** Delete Services (the running speaker removes its finalizer) and then Eips, and wait until gone. */
 export async function cleanup(c: KubeClient, services: Array<[string, string]>, eips: string[], timeoutMs = 20_000): Promise<void> {
-  await Promise.all(services.map(([ns, name]) => c.core.deleteNamespacedService({ namespace: ns, name }).catch(() => {})));
+  const remove = (list: Array<[string, string]>) =>
+    Promise.all(list.map(([ns, name]) => c.core.deleteNamespacedService({ namespace: ns, name }).catch(() => {})));
+  // On a shared control plane, a default pool (or one open to every namespace) also serves other
+  // files' leftover pending Services; their allocations hold the Eip's finalizer too, so they go.
+  const holders = async (): Promise<Array<[string, string]>> => {
+    const out: Array<[string, string]> = [];
+    for (const e of await Promise.all(eips.map((n) => getEip(c, n)))) {
+      const used = (e?.status as { used?: Record<string, string> } | undefined)?.used ?? {};
+      for (const v of Object.values(used)) for (const key of v.split(';')) if (key.includes('/')) out.push(key.split('/', 2) as [string, string]);
+    }
+    return out;
+  };
+  await remove([...services, ...(await holders())]);
   await waitFor('Services to be deleted', async () => (await Promise.all(services.map(([ns, n]) => getService(c, ns, n)))).every((s) => !s), timeoutMs);
   await Promise.all(eips.map((n) => c.custom.deleteClusterCustomObject({ group: 'network.kubesphere.io', version: 'v1alpha2', plural: 'eips', name: n }).catch(() => {})));
   try {
-    await waitFor('Eips to be deleted', async () => (await Promise.all(eips.map((n) => getEip(c, n)))).every((e) => !e), timeoutMs);
+    await waitFor('Eips to be deleted', async () => {
+      await remove(await holders()); // anything allocated before the Eip was marked deleting
+      return (await Promise.all(eips.map((n) => getEip(c, n)))).every((e) => !e);
+    }, timeoutMs);
   } catch (err) {
     // Say what holds them: which Eips are left, their finalizers, allocations and conditions.
     const left = (await Promise.all(eips.map((n) => getEip(c, n)))).filter((e) => e);
