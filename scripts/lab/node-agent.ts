@@ -38,19 +38,21 @@ const nodeName = arg('node');
 
 // --- API relay -----------------------------------------------------------------------------
 
-const relay = createServer((c: Socket) => {
-  const up = connect(apiSocket);
+/** Pipes two sockets together; either end closing or failing tears down both. */
+function splice(c: Socket, up: Socket): void {
   c.pipe(up);
   up.pipe(c);
   const kill = () => {
     c.destroy();
     up.destroy();
   };
-  c.on('error', kill);
-  up.on('error', kill);
-  c.on('close', kill);
-  up.on('close', kill);
-});
+  for (const s of [c, up]) {
+    s.on('error', kill);
+    s.on('close', kill);
+  }
+}
+
+const relay = createServer((c: Socket) => splice(c, connect(apiSocket)));
 
 // --- pods ----------------------------------------------------------------------------------
 
@@ -86,17 +88,7 @@ function onProxyConnection(port: number, c: Socket): void {
   }
   const b = svc.backends[svc.next % svc.backends.length]!;
   svc.next++;
-  const up = connect({ host: b.ip, port: b.port });
-  c.pipe(up);
-  up.pipe(c);
-  const kill = () => {
-    c.destroy();
-    up.destroy();
-  };
-  c.on('error', kill);
-  up.on('error', kill);
-  c.on('close', kill);
-  up.on('close', kill);
+  splice(c, connect({ host: b.ip, port: b.port }));
 }
 
 async function ensureListeners(port: number): Promise<void> {
