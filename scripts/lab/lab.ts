@@ -40,6 +40,7 @@ import { type ControlPlane, controlPlane } from '../../test/cluster/control-plan
 import { type Child, Lab, type Netns, denoArgv, tsxArgv } from '../../test/netns/netns.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, KubeClient, type EipObject, mergePatchOptions } from '../../src/kube/client.ts';
 import { ipToString } from '../../src/ipam/address.ts';
+import { classifyError } from '../../src/kube/errors.ts';
 import { CANNOT_SERVE_ANNOTATION, MEMBERSHIP_SELECTOR, parseNameList } from '../../src/kube/membership.ts';
 import { type Election, electAll } from '../../src/speaker/election.ts';
 import { buildClaims, layer2Pools, nodeFactsFrom, readyNodesByService, servicesWithIps, SERVICE_NAME_LABEL } from '../../src/speaker/layer2-inputs.ts';
@@ -295,7 +296,9 @@ export class SeedLab {
   private async build(): Promise<void> {
     this.cp = await controlPlane();
     this.admin = KubeClient.fromFile(this.cp.kubeconfig);
-    await this.removeLeftovers();
+    // A shared API server may just have been restarted by an earlier file's fault test: it then
+    // answers 429 "storage is (re)initializing" (or 5xx) for a moment. Wait that out.
+    await retryTransient('removing earlier labs\' objects', () => this.removeLeftovers());
     const server = new URL(this.cp.server);
     const apiPort = Number(server.port || 443);
     const apiHost = server.hostname.replace(/^\[|\]$/g, '');
@@ -807,4 +810,19 @@ export function countDelta(before: ReadonlyMap<string, number>, after: ReadonlyM
     if (d !== 0) out.set(k, d);
   }
   return out;
+}
+
+/** Runs fn again while the API answers with a transient failure (429, 5xx, no answer), up to timeoutMs. */
+async function retryTransient<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const kind = classifyError(err);
+      if (!['throttled', 'server', 'network', 'timeout'].includes(kind) || Date.now() > deadline) throw err;
+      process.stderr.write(`lab: ${what}: transient API failure (${kind}), retrying\n`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
