@@ -110,7 +110,7 @@ export class Membership {
   // Peers
   private readonly observations = new Map<string, Observation>(); // by lease name
   private ownSeenAt: number | undefined; // last time our own renewal arrived through the watch
-  private streamSeenAt: number | undefined; // last time anyone's renewal arrived through the watch
+  private viewCurrentAt: number | undefined; // last time anyone's renewal (ours included) arrived through the watch
   private ownSeenRv: string | undefined;
   private signature = '';
   private aliveSet = new Set<string>();
@@ -416,7 +416,24 @@ export class Membership {
   /** The local time up to which our view is known to be current (see the header). */
   private judgeTime(now: number): number {
     if (this.ownSeenAt === undefined) return 0; // nothing proven yet: nobody expires
-    return Math.min(now, Math.max(this.ownSeenAt, this.streamSeenAt ?? 0));
+    return Math.min(now, this.viewCurrentAt ?? 0);
+  }
+
+  /**
+   * A renewal (ours or a peer's) just arrived through the watch: the view is current up to now.
+   * If the stream had been silent for a while we were blind, and nobody could have shown us a
+   * renewal: give every peer a fresh duration, so the first renewal back (whoever's it is) does
+   * not declare all the others dead at once.
+   */
+  private renewalArrived(now: number): void {
+    const gap = this.viewCurrentAt === undefined ? 0 : now - this.viewCurrentAt;
+    if (gap > 2 * this.timings.retryPeriodMs + this.timings.leaseDurationMs / 2) {
+      for (const [k, obs] of this.observations) {
+        if (obs.observedAt < now) this.observations.set(k, { ...obs, observedAt: now });
+      }
+      log.info('membership view resumed after a blind gap', { gapMs: Math.round(gap) });
+    }
+    this.viewCurrentAt = now;
   }
 
   private recompute(): void {
@@ -429,17 +446,9 @@ export class Membership {
       const before = this.observations.get(name);
       const after = observe(before, rec, now);
       this.observations.set(name, after);
-      if (before && after.observedAt !== before.observedAt) this.streamSeenAt = now; // a renewal just arrived
-      if (name === this.leaseName && rec.resourceVersion && rec.resourceVersion !== this.ownSeenRv) {
-        // Our own renewal came back through the watch: the view is current up to now.
-        const gap = this.ownSeenAt === undefined ? 0 : now - this.ownSeenAt;
-        if (this.ownSeenAt !== undefined && gap > 2 * this.timings.retryPeriodMs + this.timings.leaseDurationMs / 2) {
-          // We were blind for a while: give every peer a fresh duration to show a renewal.
-          for (const [k, obs] of this.observations) {
-            if (obs.observedAt < now) this.observations.set(k, { ...obs, observedAt: now });
-          }
-          log.info('membership view resumed after a blind gap', { gapMs: Math.round(gap) });
-        }
+      const own = name === this.leaseName && rec.resourceVersion !== undefined && rec.resourceVersion !== this.ownSeenRv;
+      if (own || (before && after.observedAt !== before.observedAt)) this.renewalArrived(now);
+      if (own) {
         this.ownSeenAt = now;
         this.ownSeenRv = rec.resourceVersion;
       }
