@@ -40,7 +40,7 @@ fi
 
 # The cluster and lab tiers share ONE control plane (etcd + kube-apiserver on
 # loopback, built from Go modules on first use); test files find it through
-# OELB_KUBECONFIG / OELB_SPEAKER_KUBECONFIG (test/cluster/control-plane.ts).
+# OELB_KUBECONFIG / OELB_SPEAKER_KUBECONFIG (scripts/kit/control-plane.ts).
 cp_ok=1
 if [[ " $tiers " =~ " cluster "|" lab " ]]; then
   cp_dir="$out/control-plane"

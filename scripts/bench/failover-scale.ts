@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import type { V1Service } from '@kubernetes/client-node';
 import { LAB_LABEL, SeedLab, apiWriteCounts, countDelta, inBatches } from '../lab/lab.ts';
-import { tsxArgv } from '../../test/netns/netns.ts';
+import { tsxArgv } from '../kit/netns.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {

@@ -16,7 +16,7 @@
 // Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
 import process from 'node:process';
 import { type LabNode, SeedLab } from '../lab/lab.ts';
-import { tsxArgv } from '../../test/netns/netns.ts';
+import { tsxArgv } from '../kit/netns.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {

@@ -21,8 +21,8 @@ import process from 'node:process';
 import type { V1Service } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Informer } from '../../src/kube/informer.ts';
-import { controlPlane, testNamespace, uniqueName } from '../../test/cluster/control-plane.ts';
-import { createEip, getEip, ipamHolder, ips, serviceBody, startSpeaker, waitFor } from '../../test/cluster/ipam-helpers.ts';
+import { controlPlane, testNamespace, uniqueName } from '../kit/control-plane.ts';
+import { createEip, getEip, ipamHolder, ips, serviceBody, startSpeaker, waitFor } from '../kit/ipam-helpers.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {

@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { join } from 'node:path';
-import { Lab, REPO_ROOT, denoArgv, run, tsxArgv, type Child, type Netns } from '../../test/netns/netns.ts';
+import { Lab, REPO_ROOT, denoArgv, run, tsxArgv, type Child, type Netns } from '../kit/netns.ts';
 
 const quick = process.argv.includes('--quick');
 // --only rtt,rate,rss runs a subset (for iterating on one number).

@@ -12,7 +12,7 @@
 import process from 'node:process';
 import { SeedLab, SEED, LAB_LABEL, type LabNode, type LabService } from '../lab/lab.ts';
 import { ensureBinaries } from '../control-plane/lib.ts';
-import { exec } from '../../test/netns/netns.ts';
+import { exec } from '../kit/netns.ts';
 
 // --- the walkthrough's YAML (seeds/000 steps 3-5; the Service as in 000, with the legacy
 // protocol annotation, which openelb-ts accepts and ignores) --------------------------------

@@ -28,7 +28,7 @@
 //     the other nodes' pod ranges, and a node agent (node-agent.ts: API relay, HTTP pods, kube-proxy
 //     stand-in);
 //   - the control plane: OELB_KUBECONFIG/OELB_SPEAKER_KUBECONFIG (scripts/test.sh) or a private one
-//     (test/cluster/control-plane.ts); per lab a Kubernetes namespace for Services and one for the
+//     (scripts/kit/control-plane.ts); per lab a Kubernetes namespace for Services and one for the
 //     speakers' Leases (so a lab never sees another run's Leases), Node objects for the nodes (no
 //     kubelet here) and EndpointSlices for the pods (no controller-manager here).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,8 +36,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
-import { type ControlPlane, controlPlane } from '../../test/cluster/control-plane.ts';
-import { type Child, Lab, type Netns, denoArgv, tsxArgv } from '../../test/netns/netns.ts';
+import { type ControlPlane, controlPlane } from '../kit/control-plane.ts';
+import { type Child, Lab, type Netns, denoArgv, tsxArgv } from '../kit/netns.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, KubeClient, type EipObject, mergePatchOptions } from '../../src/kube/client.ts';
 import { ipToString } from '../../src/ipam/address.ts';
 import { classifyError } from '../../src/kube/errors.ts';

@@ -12,7 +12,7 @@ import {
   V1MicroTime,
   type V1Service,
 } from '@kubernetes/client-node';
-import { controlPlane, testNamespace, uniqueName } from './control-plane.ts';
+import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

@@ -6,8 +6,8 @@
 // not depend on this machine's NICs are asserted.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { controlPlane, uniqueName } from './control-plane.ts';
-import { exec, tsxArgv } from '../netns/netns.ts';
+import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
+import { exec, tsxArgv } from '../../scripts/kit/netns.ts';
 import type { DoctorReport } from '../../src/doctor/report.ts';
 
 const cp = await controlPlane();

@@ -4,7 +4,7 @@
 // that names the field.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { controlPlane, uniqueName } from './control-plane.ts';
+import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { controlPlane, testNamespace, uniqueName, type ControlPlane } from './control-plane.ts';
+import { controlPlane, testNamespace, uniqueName, type ControlPlane } from '../../scripts/kit/control-plane.ts';
 import {
   admin,
   cleanup,
@@ -19,7 +19,7 @@ import {
   waitFor,
   waitLeader,
   type SpeakerProcess,
-} from './ipam-helpers.ts';
+} from '../../scripts/kit/ipam-helpers.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 
 let cp: ControlPlane;

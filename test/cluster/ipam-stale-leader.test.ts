@@ -19,7 +19,7 @@ import { Informer } from '../../src/kube/informer.ts';
 import { termMetrics } from '../../src/speaker/ipam-controller.ts';
 import { IpamTerm } from '../../src/speaker/ipam-term.ts';
 import { SharedInformers } from '../../src/speaker/informers.ts';
-import { controlPlane, testNamespace, uniqueName, type ControlPlane } from './control-plane.ts';
+import { controlPlane, testNamespace, uniqueName, type ControlPlane } from '../../scripts/kit/control-plane.ts';
 import {
   admin,
   cleanup,
@@ -34,7 +34,7 @@ import {
   waitFor,
   waitLeader,
   type SpeakerProcess,
-} from './ipam-helpers.ts';
+} from '../../scripts/kit/ipam-helpers.ts';
 
 let cp: ControlPlane;
 let c: KubeClient;

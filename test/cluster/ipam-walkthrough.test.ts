@@ -4,7 +4,7 @@
 // user sees on restart, on deleting the Eip while in use, and on deleting the Service.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { controlPlane, testNamespace, type ControlPlane } from './control-plane.ts';
+import { controlPlane, testNamespace, type ControlPlane } from '../../scripts/kit/control-plane.ts';
 import {
   admin,
   eventsFor,
@@ -17,7 +17,7 @@ import {
   waitIPs,
   waitLeader,
   type SpeakerProcess,
-} from './ipam-helpers.ts';
+} from '../../scripts/kit/ipam-helpers.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 
 const SEED_EIP = `apiVersion: network.kubesphere.io/v1alpha2

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeClient } from '../../src/kube/client.ts';
 import { EventRecorder, targetOf } from '../../src/kube/events.ts';
-import { controlPlane, testNamespace, uniqueName } from './control-plane.ts';
+import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

@@ -8,8 +8,8 @@ import type { V1Service } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import { type Informer, eipInformer, serviceInformer } from '../../src/kube/informer.ts';
 import { isConflict } from '../../src/kube/errors.ts';
-import { controlPlane, testNamespace, uniqueName } from './control-plane.ts';
-import { TcpProxy, serverAddress, viaProxy } from './tcp-proxy.ts';
+import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
+import { TcpProxy, serverAddress, viaProxy } from '../../scripts/kit/tcp-proxy.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

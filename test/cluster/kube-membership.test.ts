@@ -5,8 +5,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeClient } from '../../src/kube/client.ts';
 import { CANNOT_SERVE_ANNOTATION, MEMBERSHIP_SELECTOR, Membership, membershipLeaseName } from '../../src/kube/membership.ts';
-import { controlPlane, uniqueName } from './control-plane.ts';
-import { TcpProxy, serverAddress, viaProxy } from './tcp-proxy.ts';
+import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
+import { TcpProxy, serverAddress, viaProxy } from '../../scripts/kit/tcp-proxy.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

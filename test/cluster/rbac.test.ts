@@ -9,7 +9,7 @@ import {
   DiscoveryV1Api,
   V1MicroTime,
 } from '@kubernetes/client-node';
-import { controlPlane, testNamespace, uniqueName } from './control-plane.ts';
+import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

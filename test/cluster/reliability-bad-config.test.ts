@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { controlPlane, testNamespace, uniqueName, type ControlPlane } from './control-plane.ts';
+import { controlPlane, testNamespace, uniqueName, type ControlPlane } from '../../scripts/kit/control-plane.ts';
 import {
   admin,
   cleanup,
@@ -25,7 +25,7 @@ import {
   type EipSpecIn,
   type SpeakerProcess,
   type SvcOpts,
-} from './ipam-helpers.ts';
+} from '../../scripts/kit/ipam-helpers.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { record, scale } from '../reliability/proc.ts';
 

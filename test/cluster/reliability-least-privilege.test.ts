@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
-import { controlPlane, uniqueName } from './control-plane.ts';
+import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());

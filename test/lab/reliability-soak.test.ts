@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
 import { LAB_LABEL, type LabService, SeedLab } from '../../scripts/lab/lab.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION } from '../../src/kube/client.ts';
-import { listNamespaces } from '../netns/netns.ts';
+import { listNamespaces } from '../../scripts/kit/netns.ts';
 import { checkInvariants, ipOf } from '../reliability/invariants.ts';
 import { FULL, fds, record, rssKiB, scale, slope, type Sample, sample } from '../reliability/proc.ts';
 

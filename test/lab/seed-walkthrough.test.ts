@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeedLab } from '../../scripts/lab/lab.ts';
-import { listNamespaces } from '../netns/netns.ts';
+import { listNamespaces } from '../../scripts/kit/netns.ts';
 
 test('seed walkthrough: the elected node answers ARP, the client reaches a pod, the Service names the announcer', { timeout: 120_000 }, async (t) => {
   const lab = await SeedLab.create({ t });

@@ -5,7 +5,7 @@
 // arp_ignore=1, so pings are accepted but only our responder can answer ARP/NDP for them).
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { denoArgv, exec, Lab, listNamespaces, tsxArgv, type Child, type Netns } from './netns.ts';
+import { denoArgv, exec, Lab, listNamespaces, tsxArgv, type Child, type Netns } from '../../scripts/kit/netns.ts';
 
 const MAIN = 'src/cli/main.ts';
 const VIP4 = '10.99.0.77';

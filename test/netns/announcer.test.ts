@@ -4,7 +4,7 @@
 // close), conflicts while announcing (reported once per MAC, never fought), re-probe after a conflict.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { denoArgv, Lab, listNamespaces, tsxArgv, type Child, type Netns } from './netns.ts';
+import { denoArgv, Lab, listNamespaces, tsxArgv, type Child, type Netns } from '../../scripts/kit/netns.ts';
 
 const FIXTURE = 'test/netns/fixtures/announcer-fixture.ts';
 const SENDER = 'test/netns/fixtures/send-frames.ts';

@@ -10,7 +10,7 @@ import { chmodSync, cpSync, copyFileSync, mkdtempSync, readdirSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
-import { Lab, REPO_ROOT, run, tsxArgv } from './netns.ts';
+import { Lab, REPO_ROOT, run, tsxArgv } from '../../scripts/kit/netns.ts';
 
 const UID = '65532';
 

@@ -5,7 +5,7 @@
 // neighbour on its network (client / router side). --offline: no API server in this tier.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, type Netns, denoArgv, listNamespaces, tsxArgv } from './netns.ts';
+import { Lab, type Netns, denoArgv, listNamespaces, tsxArgv } from '../../scripts/kit/netns.ts';
 import type { DoctorReport } from '../../src/doctor/report.ts';
 import type { CheckResult } from '../../src/doctor/result.ts';
 

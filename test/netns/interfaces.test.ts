@@ -2,7 +2,7 @@
 // cares about; the reader runs inside it (test/netns/fixtures/nic-facts.ts) on Node and Deno.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, type Netns, denoArgv, listNamespaces, tsxArgv } from './netns.ts';
+import { Lab, type Netns, denoArgv, listNamespaces, tsxArgv } from '../../scripts/kit/netns.ts';
 import {
   type NicChoiceInput,
   type NicFacts,

@@ -2,7 +2,7 @@
 // host (runs the fixture on eth0, 10.99.0.1/24) <-> peer (eth0, 10.99.0.2/24, runs arping).
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { denoArgv, Lab, listNamespaces, tsxArgv, type Child, type Netns } from './netns.ts';
+import { denoArgv, Lab, listNamespaces, tsxArgv, type Child, type Netns } from '../../scripts/kit/netns.ts';
 
 const FIXTURE = 'test/netns/fixtures/packet-socket-fixture.ts';
 const SENDER = 'test/netns/fixtures/send-frames.ts';

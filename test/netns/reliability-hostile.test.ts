@@ -9,7 +9,7 @@
 // client eth0 10.99.0.2 fd00:99::2; attacker eth0 10.99.0.3 fd00:99::3.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Lab, listNamespaces, tsxArgv, type Child, type Netns } from './netns.ts';
+import { Lab, listNamespaces, tsxArgv, type Child, type Netns } from '../../scripts/kit/netns.ts';
 import { cpuSeconds, record, rssKiB, scale } from '../reliability/proc.ts';
 import { ndpFrame } from '../../src/l2/ndp.ts';
 import { parseIPv6, solicitedNodeAddress } from '../../src/l2/ip-bytes.ts';

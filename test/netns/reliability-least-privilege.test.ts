@@ -9,7 +9,7 @@
 // only our responder could answer for them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { exec, Lab, listNamespaces, REPO_ROOT, tsxArgv, type Child } from './netns.ts';
+import { exec, Lab, listNamespaces, REPO_ROOT, tsxArgv, type Child } from '../../scripts/kit/netns.ts';
 import { CAP_NET_RAW, credentials, record } from '../reliability/proc.ts';
 
 const MAIN = 'src/cli/main.ts';

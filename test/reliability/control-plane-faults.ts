@@ -1,5 +1,5 @@
 // Stopping and restarting the API server or etcd of a PRIVATE control plane (one this test process
-// started through test/cluster/control-plane.ts; never the shared one of scripts/test.sh, which
+// started through scripts/kit/control-plane.ts; never the shared one of scripts/test.sh, which
 // other test files use). The processes are found through the state dir's state.json (the state
 // dir is in their command lines), killed, and started again with the same command line, so ports,
 // certificates and data stay; state.json is updated so the control plane's own teardown stops the

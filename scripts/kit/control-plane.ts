@@ -15,7 +15,7 @@ import {
   runKubectl,
   up,
   type KubectlResult,
-} from '../../scripts/control-plane/lib.ts';
+} from '../control-plane/lib.ts';
 
 export type { KubectlResult };
 
