@@ -27,9 +27,12 @@ import {
   type ObservableMiddleware,
   type RequestContext,
   type ResponseContext,
+  type V1Lease,
   type V1Service,
   type V1ServiceStatus,
 } from '@kubernetes/client-node';
+import { isNotFound } from './errors.ts';
+import type { LeaseApi } from './lease-store.ts';
 
 /** The Eip custom resource (OpenELB's API, see SPEC §1). Cluster-scoped. */
 export const EIP_GROUP = 'network.kubesphere.io';
@@ -174,7 +177,7 @@ export interface EipObject {
  * One connection's worth of typed clients. Cheap to create; the speaker makes one per process.
  * Tests make one per identity (admin, the speaker's ServiceAccount).
  */
-export class KubeClient {
+export class KubeClient implements LeaseApi {
   readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
@@ -251,6 +254,28 @@ export class KubeClient {
       body: { ...svc, status },
       fieldManager: FIELD_MANAGER,
     });
+  }
+
+  // --- Leases (LeaseStore's calls) -------------------------------------------------------
+
+  async getLease(namespace: string, name: string, timeoutMs: number): Promise<V1Lease | undefined> {
+    try {
+      return await this.coordination.readNamespacedLease({ namespace, name }, deadlineOptions(timeoutMs));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  createLease(namespace: string, lease: V1Lease, timeoutMs: number): Promise<V1Lease> {
+    return this.coordination.createNamespacedLease({ namespace, body: lease, fieldManager: FIELD_MANAGER }, deadlineOptions(timeoutMs));
+  }
+
+  replaceLease(namespace: string, name: string, lease: V1Lease, timeoutMs: number): Promise<V1Lease> {
+    return this.coordination.replaceNamespacedLease(
+      { namespace, name, body: lease, fieldManager: FIELD_MANAGER },
+      deadlineOptions(timeoutMs),
+    );
   }
 
   // --- Eips -------------------------------------------------------------------------------

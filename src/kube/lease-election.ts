@@ -1,6 +1,6 @@
 // Leader election over one named Lease (SPEC §2 "Lease-based control": one writer for IPAM).
-// client-node has none, so this is client-go's leaderelection loop, thin, on top of the pure
-// rules in lease-rules.ts:
+// client-node has none, so this is client-go's leaderelection loop, thin, on top of the shared
+// LeaseStore (lease-store.ts, which applies the pure rules in lease-rules.ts):
 //   - candidates GET the Lease every retry period and decide; acquiring is a create (no Lease
 //     yet) or a PUT carrying the resourceVersion they read, so two candidates cannot both win:
 //     the second PUT gets 409 Conflict and loses;
@@ -13,13 +13,10 @@
 //     leaseDuration, so the old leader has stopped before anyone else may start;
 //   - release() clears the holder so a waiting candidate takes over on its next poll instead of
 //     waiting out the lease duration.
-import { performance } from 'node:perf_hooks';
-import type { V1Lease } from '@kubernetes/client-node';
 import { log } from '../log.ts';
-import { type KubeClient, FIELD_MANAGER, deadlineOptions } from './client.ts';
-import { classifyError, describeError, isAlreadyExists, isConflict, isNotFound } from './errors.ts';
-import { leaseForCreate, leaseForUpdate, leaseRecordOf } from './lease-object.ts';
-import { type Observation, decideLease, observe, releaseLease } from './lease-rules.ts';
+import type { KubeClient } from './client.ts';
+import { classifyError, describeError } from './errors.ts';
+import { type Clock, type LeaseApi, LeaseStore, systemClock } from './lease-store.ts';
 
 export interface ElectionTimings {
   /** How long a Lease stays valid without renewal, judged by observers' local clocks. */
@@ -59,7 +56,8 @@ export function electionTimingProblems(t: ElectionTimings): string[] {
 }
 
 export interface LeaseElectionOptions extends Partial<ElectionTimings> {
-  client: KubeClient;
+  /** The Lease calls, and the default request deadline for candidates. */
+  client: LeaseApi & Pick<KubeClient, 'requestTimeoutMs'>;
   namespace: string;
   /** Lease name, e.g. `openelb-ipam`. */
   name: string;
@@ -73,6 +71,8 @@ export interface LeaseElectionOptions extends Partial<ElectionTimings> {
   onStoppedLeading: () => void;
   /** The observed holder changed ('' = nobody). */
   onNewLeader?: (holder: string) => void;
+  /** Injected for tests; the system's monotonic and wall clocks by default. */
+  clock?: Clock;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -90,12 +90,11 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 export class LeaseElection {
   readonly timings: ElectionTimings;
   private readonly o: LeaseElectionOptions;
-  private obs: Observation | undefined;
-  /** The Lease as last read or written (base for PUTs). */
-  private lease: V1Lease | undefined;
+  private readonly store: LeaseStore;
+  private readonly clock: Clock;
   private leading = false;
   private term: AbortController | undefined;
-  /** performance.now() when the last successful acquire/renew request was sent. */
+  /** clock.now() when the last successful acquire/renew request was sent. */
   private lastRenewSentAt = 0;
   private observedHolder: string | undefined;
   private stopping = false;
@@ -111,6 +110,16 @@ export class LeaseElection {
     };
     const problems = electionTimingProblems(this.timings);
     if (problems.length) throw new Error(`lease election ${opts.name}: ${problems.join('; ')}`);
+    this.clock = opts.clock ?? systemClock;
+    this.store = new LeaseStore({
+      api: opts.client,
+      namespace: opts.namespace,
+      name: opts.name,
+      identity: opts.identity,
+      durationMs: this.timings.leaseDurationMs,
+      clock: this.clock,
+      ...(opts.labels ? { labels: opts.labels } : {}),
+    });
   }
 
   /** Start campaigning. Idempotent. */
@@ -140,25 +149,10 @@ export class LeaseElection {
     if (!this.leading) return;
     // Stop acting as leader before the peer can start: callbacks first, then the write.
     this.stepDown('released');
-    const rel = releaseLease(this.o.identity, this.obs, new Date());
-    if (!rel || rel.kind !== 'release' || !this.lease) return;
-    try {
-      await this.o.client.coordination.replaceNamespacedLease(
-        {
-          namespace: this.o.namespace,
-          name: this.o.name,
-          body: leaseForUpdate(this.lease, rel.next),
-          fieldManager: FIELD_MANAGER,
-        },
-        deadlineOptions(this.timings.renewDeadlineMs),
-      );
-      log.info('lease released', { lease: this.o.name, identity: this.o.identity });
-    } catch (err) {
-      // A 409 means someone wrote since our last renew: then it is not ours to release anyway.
-      log.warn('lease release failed; peers will take over after the lease duration', {
-        lease: this.o.name,
-        error: describeError(err),
-      });
+    const r = await this.store.release(this.timings.renewDeadlineMs);
+    if (r.released) log.info('lease released', { lease: this.o.name, identity: this.o.identity });
+    else if (r.error) {
+      log.warn('lease release failed; peers will take over after the lease duration', { lease: this.o.name, error: r.error });
     }
   }
 
@@ -178,7 +172,7 @@ export class LeaseElection {
         // tryAcquireOrRenew handles API errors; anything else is a bug, but the loop must live.
         log.error('lease election iteration failed', { lease: this.o.name, error: describeError(err) });
       }
-      if (this.leading && performance.now() - this.lastRenewSentAt > this.timings.renewDeadlineMs) {
+      if (this.leading && this.clock.now() - this.lastRenewSentAt > this.timings.renewDeadlineMs) {
         this.stepDown('renew deadline passed');
       }
       if (this.stopping) break;
@@ -194,100 +188,52 @@ export class LeaseElection {
   /** Request deadline: a leader's request must not outlive its renew deadline. */
   private requestDeadline(): number {
     if (!this.leading) return Math.min(this.o.client.requestTimeoutMs, this.timings.leaseDurationMs);
-    return Math.max(1, this.lastRenewSentAt + this.timings.renewDeadlineMs - performance.now());
+    return Math.max(1, this.lastRenewSentAt + this.timings.renewDeadlineMs - this.clock.now());
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
-    const api = this.o.client.coordination;
-    const ns = this.o.namespace;
-    const name = this.o.name;
-    const me = this.o.identity;
-
-    // Steady state: the leader renews from its own last write, no GET.
-    if (this.leading && this.lease && this.obs) {
-      const action = decideLease(me, this.obs, performance.now(), this.timings.leaseDurationMs, new Date());
-      if (action.kind === 'renew') {
-        const sentAt = performance.now();
-        try {
-          const written = await api.replaceNamespacedLease(
-            { namespace: ns, name, body: leaseForUpdate(this.lease, action.next), fieldManager: FIELD_MANAGER },
-            deadlineOptions(this.requestDeadline()),
-          );
-          this.wrote(written, sentAt);
-          return;
-        } catch (err) {
-          if (!isConflict(err)) {
-            log.warn('lease renew failed', { lease: name, error: describeError(err) });
-            return; // retry next period until the renew deadline
-          }
-          // Someone else wrote: find out who below.
-        }
-      }
-    }
-
-    let lease: V1Lease | undefined;
-    try {
-      lease = await api.readNamespacedLease({ namespace: ns, name }, deadlineOptions(this.requestDeadline()));
-    } catch (err) {
-      if (!isNotFound(err)) {
-        log.debug('lease read failed', { lease: name, kind: classifyError(err), error: describeError(err) });
+    const out = await this.store.tryAcquireOrRenew({ timeoutMs: () => this.requestDeadline() });
+    switch (out.kind) {
+      case 'held':
+        this.lastRenewSentAt = out.sentAt;
+        this.noteHolder(this.o.identity);
+        this.startLeading();
         return;
-      }
-    }
-    const now = performance.now();
-    if (lease) {
-      this.lease = lease;
-      this.obs = observe(this.obs, leaseRecordOf(lease), now);
-    } else {
-      this.lease = undefined;
-      this.obs = undefined;
-    }
-    this.noteHolder(this.obs?.record.holder ?? '');
-
-    const action = decideLease(me, this.obs, now, this.timings.leaseDurationMs, new Date());
-    if (action.kind === 'wait') {
-      if (this.leading) this.stepDown(`lease now held by ${action.holder}`);
-      return;
-    }
-    if (action.kind === 'release') return; // decideLease never says this; releaseLease does
-    const sentAt = performance.now();
-    try {
-      const written = lease
-        ? await api.replaceNamespacedLease(
-            { namespace: ns, name, body: leaseForUpdate(lease, action.next), fieldManager: FIELD_MANAGER },
-            deadlineOptions(this.requestDeadline()),
-          )
-        : await api.createNamespacedLease(
-            { namespace: ns, body: leaseForCreate(ns, name, action.next, this.o.labels), fieldManager: FIELD_MANAGER },
-            deadlineOptions(this.requestDeadline()),
-          );
-      this.wrote(written, sentAt);
-    } catch (err) {
-      if (isConflict(err) || isAlreadyExists(err)) {
+      case 'heldByOther':
+        this.noteHolder(out.holder);
+        if (this.leading) this.stepDown(`lease now held by ${out.holder || 'nobody'}`);
+        return;
+      case 'lost':
+        if (this.store.holder !== undefined) this.noteHolder(this.store.holder);
         // Another candidate wrote between our read and our write: it won this round.
-        log.debug('lease write lost a race', { lease: name });
+        log.debug('lease write lost a race', { lease: this.o.name });
         if (this.leading) this.stepDown('lost the lease (409)');
-      } else {
-        log.warn('lease write failed', { lease: name, error: describeError(err) });
-      }
+        return;
+      case 'error':
+        // Retry next period; a leader steps down once its renew deadline passes (loop()).
+        if (out.during === 'read') {
+          log.debug('lease read failed', { lease: this.o.name, kind: classifyError(out.error), error: describeError(out.error) });
+        } else {
+          log.warn(out.during === 'renew' ? 'lease renew failed' : 'lease write failed', {
+            lease: this.o.name,
+            error: describeError(out.error),
+          });
+        }
+        if (this.store.holder !== undefined) this.noteHolder(this.store.holder);
+        return;
     }
   }
 
-  private wrote(written: V1Lease, sentAt: number): void {
-    this.lease = written;
-    this.obs = { record: leaseRecordOf(written), observedAt: performance.now() };
-    this.lastRenewSentAt = sentAt;
-    this.noteHolder(this.o.identity);
-    if (!this.leading && !this.stopping) {
-      this.leading = true;
-      this.term = new AbortController();
-      log.info('became leader', { lease: this.o.name, identity: this.o.identity });
-      const signal = this.term.signal;
-      try {
-        this.o.onStartedLeading(signal);
-      } catch (err) {
-        log.error('onStartedLeading threw', { lease: this.o.name, error: describeError(err) });
-      }
+  private startLeading(): void {
+    if (this.leading || this.stopping) return;
+    this.leading = true;
+    this.term = new AbortController();
+    log.info('became leader', { lease: this.o.name, identity: this.o.identity });
+    const signal = this.term.signal;
+    try {
+      this.o.onStartedLeading(signal);
+    } catch (err) {
+      log.error('onStartedLeading threw', { lease: this.o.name, error: describeError(err) });
     }
   }
 

@@ -3,39 +3,21 @@
 // write load is one renew per node per period, independent of the number of Services (SPEC §2;
 // Cilium #26586 and kube-vip #563 are what a Lease per Service costs).
 //
-// Liveness is judged by LOCAL observation time (lease-rules.ts): a peer is alive while we have
-// seen its Lease change within its duration; a released Lease (holder '') is dead at once.
-//
-// Fail-static (SPEC §2): "not seeing renewals" is only evidence of death while our watch is
-// provably fresh. Our own renewals travel through the same watch, so the last time we saw one of
-// them arrive is how far our view of everyone else is known to be current; so is any peer's
-// renewal arriving (a watch delivers in commit order: what was committed before it has arrived).
-// We judge expiry at min(now, last renewal of anyone seen arriving), with no slack: when the API
-// or our watch is down, the clock stops and the alive set freezes instead of everyone declaring
-// everyone else dead and answering for all IPs. (A slack of two renew periods once let a node
-// declare a live peer dead within a second of the API server dying, when that peer's last renewal
-// had arrived a little late: RELIABILITY.md. Without slack a peer is dead only if it missed a
-// whole duration of renewals while the stream demonstrably flowed.)
-// After such a blind gap every peer gets a fresh duration to show a renewal, so recovery from an
-// API outage does not flap ownership.
+// Who counts as alive is judged by a pure function (membership-liveness.ts: local observation
+// time, fail-static while the watch is not provably current); our own Lease is renewed through
+// the LeaseStore shared with the IPAM election (lease-store.ts). This class only wires the two
+// to the watch, timers and listeners.
 //
 // Facts peers need (e.g. which Eips this node cannot serve because it has no NIC for them) ride
 // as annotations on the same Lease, written with the next renewal: no extra writes.
-import { performance } from 'node:perf_hooks';
 import type { V1Lease } from '@kubernetes/client-node';
 import { log } from '../log.ts';
-import { type KubeClient, FIELD_MANAGER, deadlineOptions } from './client.ts';
-import { describeError, isAlreadyExists, isConflict, isNotFound } from './errors.ts';
+import type { KubeClient } from './client.ts';
+import { describeError } from './errors.ts';
 import { type Informer, leaseInformer } from './informer.ts';
-import { leaseForCreate, leaseForUpdate, leaseRecordOf } from './lease-object.ts';
-import {
-  type Observation,
-  aliveHolders,
-  decideLease,
-  nextExpiry,
-  observe,
-  releaseLease,
-} from './lease-rules.ts';
+import { leaseRecordOf } from './lease-object.ts';
+import { type Clock, LeaseStore, systemClock } from './lease-store.ts';
+import { type LivenessView, emptyLiveness, judgeLiveness } from './membership-liveness.ts';
 
 export const MEMBERSHIP_LABEL_KEY = 'app.kubernetes.io/component';
 export const MEMBERSHIP_LABEL_VALUE = 'speaker-membership';
@@ -94,6 +76,8 @@ export interface MembershipOptions extends Partial<MembershipTimings> {
   nodeName: string;
   /** Share an existing informer (it must use MEMBERSHIP_SELECTOR); else one is made. */
   informer?: Informer<V1Lease>;
+  /** Injected for tests; the system's monotonic and wall clocks by default. */
+  clock?: Clock;
 }
 
 export class Membership {
@@ -102,16 +86,13 @@ export class Membership {
   readonly informer: Informer<V1Lease>;
   private readonly o: MembershipOptions;
   private readonly ownInformer: boolean;
+  private readonly clock: Clock;
   // Our own Lease
-  private own: V1Lease | undefined;
-  private ownObs: Observation | undefined;
+  private readonly store: LeaseStore;
   private lastRenewOkSentAt: number | undefined;
   private readonly facts = new Map<string, string | undefined>(); // annotations we manage
   // Peers
-  private readonly observations = new Map<string, Observation>(); // by lease name
-  private ownSeenAt: number | undefined; // last time our own renewal arrived through the watch
-  private viewCurrentAt: number | undefined; // last time anyone's renewal (ours included) arrived through the watch
-  private ownSeenRv: string | undefined;
+  private view: LivenessView = emptyLiveness;
   private signature = '';
   private aliveSet = new Set<string>();
   private readonly listeners = new Set<() => void>();
@@ -133,6 +114,16 @@ export class Membership {
     const problems = membershipTimingProblems(this.timings);
     if (problems.length) throw new Error(`membership: ${problems.join('; ')}`);
     this.leaseName = membershipLeaseName(opts.nodeName);
+    this.clock = opts.clock ?? systemClock;
+    this.store = new LeaseStore({
+      api: opts.client,
+      namespace: opts.namespace,
+      name: this.leaseName,
+      identity: opts.nodeName,
+      durationMs: this.timings.leaseDurationMs,
+      labels: { [MEMBERSHIP_LABEL_KEY]: MEMBERSHIP_LABEL_VALUE },
+      clock: this.clock,
+    });
     this.ownInformer = !opts.informer;
     this.informer = opts.informer ?? leaseInformer(opts.client, opts.namespace, { labelSelector: MEMBERSHIP_SELECTOR });
   }
@@ -204,7 +195,7 @@ export class Membership {
   setAnnotation(key: string, value: string | undefined): void {
     // Compare with what was last requested (or what the Lease has): repeated calls with the same
     // value from every reconcile must not cause extra writes.
-    const prev = this.facts.has(key) ? this.facts.get(key) : this.own?.metadata?.annotations?.[key];
+    const prev = this.facts.has(key) ? this.facts.get(key) : this.store.object?.metadata?.annotations?.[key];
     this.facts.set(key, value);
     if (prev === value) return;
     this.kick(); // renew now instead of at the next period
@@ -219,32 +210,17 @@ export class Membership {
   /** Our own renewals are succeeding (peers see us alive). For /readyz. */
   get renewing(): boolean {
     return (
-      this.lastRenewOkSentAt !== undefined && performance.now() - this.lastRenewOkSentAt < this.timings.leaseDurationMs
+      this.lastRenewOkSentAt !== undefined && this.clock.now() - this.lastRenewOkSentAt < this.timings.leaseDurationMs
     );
   }
 
   /** Graceful stop (SIGTERM): stop renewing and clear our holder so peers see us dead at once. */
   async release(): Promise<void> {
     await this.halt();
-    const rel = releaseLease(this.o.nodeName, this.ownObs, new Date());
-    if (rel && rel.kind === 'release' && this.own) {
-      try {
-        await this.o.client.coordination.replaceNamespacedLease(
-          {
-            namespace: this.o.namespace,
-            name: this.leaseName,
-            body: leaseForUpdate(this.own, rel.next),
-            fieldManager: FIELD_MANAGER,
-          },
-          deadlineOptions(Math.max(this.timings.leaseDurationMs, 1000)),
-        );
-        log.info('membership lease released', { lease: this.leaseName });
-      } catch (err) {
-        log.warn('membership release failed; peers will notice after the lease duration', {
-          lease: this.leaseName,
-          error: describeError(err),
-        });
-      }
+    const r = await this.store.release(Math.max(this.timings.leaseDurationMs, 1000));
+    if (r.released) log.info('membership lease released', { lease: this.leaseName });
+    else if (r.error) {
+      log.warn('membership release failed; peers will notice after the lease duration', { lease: this.leaseName, error: r.error });
     }
     await this.teardown();
   }
@@ -313,96 +289,27 @@ export class Membership {
   }
 
   private async renewOnce(): Promise<void> {
-    const api = this.o.client.coordination;
-    const ns = this.o.namespace;
-    const name = this.leaseName;
-    const me = this.o.nodeName;
-    const deadline = deadlineOptions(Math.max(this.timings.retryPeriodMs, Math.min(this.timings.leaseDurationMs, 5000)));
+    const deadline = Math.max(this.timings.retryPeriodMs, Math.min(this.timings.leaseDurationMs, 5000));
     this.kicked = false;
-
-    if (this.own && this.ownObs) {
-      const action = decideLease(me, this.ownObs, performance.now(), this.timings.leaseDurationMs, new Date());
-      if (action.kind === 'renew') {
-        const sentAt = performance.now();
-        try {
-          const written = await api.replaceNamespacedLease(
-            {
-              namespace: ns,
-              name,
-              body: leaseForUpdate(this.own, action.next, this.desiredAnnotations(this.own)),
-              fieldManager: FIELD_MANAGER,
-            },
-            deadline,
-          );
-          this.wrote(written, sentAt);
-          return;
-        } catch (err) {
-          if (!isConflict(err)) {
-            log.debug('membership renew failed', { lease: name, error: describeError(err) });
-            return;
-          }
-        }
-      }
-    }
-
-    let lease: V1Lease | undefined;
-    try {
-      lease = await api.readNamespacedLease({ namespace: ns, name }, deadline);
-    } catch (err) {
-      if (!isNotFound(err)) {
-        log.debug('membership lease read failed', { lease: name, error: describeError(err) });
+    const out = await this.store.tryAcquireOrRenew({
+      timeoutMs: () => deadline,
+      annotations: (base) => this.desiredAnnotations(base),
+    });
+    switch (out.kind) {
+      case 'held':
+        if (this.lastRenewOkSentAt === undefined) log.info('membership lease held', { lease: this.leaseName });
+        this.lastRenewOkSentAt = out.sentAt;
         return;
-      }
+      case 'heldByOther':
+        // Another identity holds our node's Lease (a misconfigured second speaker on this node?).
+        log.warn('membership lease held by someone else', { lease: this.leaseName, holder: out.holder });
+        return;
+      case 'lost':
+        return; // someone wrote in between: read again next period
+      case 'error':
+        log.debug(`membership lease ${out.during} failed`, { lease: this.leaseName, error: describeError(out.error) });
+        return;
     }
-    const now = performance.now();
-    this.own = lease;
-    this.ownObs = lease ? observe(this.ownObs, leaseRecordOf(lease), now) : undefined;
-    const action = decideLease(me, this.ownObs, now, this.timings.leaseDurationMs, new Date());
-    if (action.kind === 'wait') {
-      // Another identity holds our node's Lease (a misconfigured second speaker on this node?).
-      log.warn('membership lease held by someone else', { lease: name, holder: action.holder });
-      return;
-    }
-    if (action.kind === 'release') return;
-    const sentAt = performance.now();
-    try {
-      const written = lease
-        ? await api.replaceNamespacedLease(
-            {
-              namespace: ns,
-              name,
-              body: leaseForUpdate(lease, action.next, this.desiredAnnotations(lease)),
-              fieldManager: FIELD_MANAGER,
-            },
-            deadline,
-          )
-        : await api.createNamespacedLease(
-            {
-              namespace: ns,
-              body: leaseForCreate(
-                ns,
-                name,
-                action.next,
-                { [MEMBERSHIP_LABEL_KEY]: MEMBERSHIP_LABEL_VALUE },
-                this.desiredAnnotations(undefined),
-              ),
-              fieldManager: FIELD_MANAGER,
-            },
-            deadline,
-          );
-      this.wrote(written, sentAt);
-    } catch (err) {
-      if (!isConflict(err) && !isAlreadyExists(err)) {
-        log.debug('membership lease write failed', { lease: name, error: describeError(err) });
-      }
-    }
-  }
-
-  private wrote(written: V1Lease, sentAt: number): void {
-    this.own = written;
-    this.ownObs = { record: leaseRecordOf(written), observedAt: performance.now() };
-    if (this.lastRenewOkSentAt === undefined) log.info('membership lease held', { lease: this.leaseName });
-    this.lastRenewOkSentAt = sentAt;
   }
 
   // --- everyone's Leases -------------------------------------------------------------------
@@ -413,50 +320,15 @@ export class Membership {
     return this.informer.list().find((l) => l.spec?.holderIdentity === node);
   }
 
-  /** The local time up to which our view is known to be current (see the header). */
-  private judgeTime(now: number): number {
-    if (this.ownSeenAt === undefined) return 0; // nothing proven yet: nobody expires
-    return Math.min(now, this.viewCurrentAt ?? 0);
-  }
-
-  /**
-   * A renewal (ours or a peer's) just arrived through the watch: the view is current up to now.
-   * If the stream had been silent for a while we were blind, and nobody could have shown us a
-   * renewal: give every peer a fresh duration, so the first renewal back (whoever's it is) does
-   * not declare all the others dead at once.
-   */
-  private renewalArrived(now: number): void {
-    const gap = this.viewCurrentAt === undefined ? 0 : now - this.viewCurrentAt;
-    if (gap > 2 * this.timings.retryPeriodMs + this.timings.leaseDurationMs / 2) {
-      for (const [k, obs] of this.observations) {
-        if (obs.observedAt < now) this.observations.set(k, { ...obs, observedAt: now });
-      }
-      log.info('membership view resumed after a blind gap', { gapMs: Math.round(gap) });
-    }
-    this.viewCurrentAt = now;
-  }
-
   private recompute(): void {
-    const now = performance.now();
-    const seen = new Set<string>();
-    for (const lease of this.informer.list()) {
-      const name = lease.metadata?.name ?? '';
-      seen.add(name);
-      const rec = leaseRecordOf(lease);
-      const before = this.observations.get(name);
-      const after = observe(before, rec, now);
-      this.observations.set(name, after);
-      const own = name === this.leaseName && rec.resourceVersion !== undefined && rec.resourceVersion !== this.ownSeenRv;
-      if (own || (before && after.observedAt !== before.observedAt)) this.renewalArrived(now);
-      if (own) {
-        this.ownSeenAt = now;
-        this.ownSeenRv = rec.resourceVersion;
-      }
+    const now = this.clock.now();
+    const leases = this.informer.list().map((l) => ({ name: l.metadata?.name ?? '', record: leaseRecordOf(l) }));
+    const j = judgeLiveness(this.view, leases, this.leaseName, now, this.timings);
+    this.view = j.view;
+    if (j.resumedAfterGapMs !== undefined) {
+      log.info('membership view resumed after a blind gap', { gapMs: Math.round(j.resumedAfterGapMs) });
     }
-    for (const name of [...this.observations.keys()]) if (!seen.has(name)) this.observations.delete(name);
-
-    const t = this.judgeTime(now);
-    const alive = aliveHolders(this.observations, t, this.timings.leaseDurationMs);
+    const alive = j.alive;
     const sig = JSON.stringify(
       [...alive].sort().map((node) => {
         const a = this.leaseOf(node)?.metadata?.annotations ?? {};
@@ -469,12 +341,8 @@ export class Membership {
 
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
-    const next = nextExpiry(this.observations, t, this.timings.leaseDurationMs);
-    if (next !== undefined && !this.stopping) {
-      let delay = next - t + 1;
-      // Frozen clock (view not current): re-check at a calm pace, not in a tight loop.
-      if (t < now) delay = Math.max(delay, this.timings.retryPeriodMs);
-      this.expiryTimer = setTimeout(() => this.recompute(), Math.max(1, delay));
+    if (j.recheckInMs !== undefined && !this.stopping) {
+      this.expiryTimer = setTimeout(() => this.recompute(), j.recheckInMs);
     }
 
     if (changed) {
