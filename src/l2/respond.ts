@@ -29,7 +29,7 @@ export type ConflictWhy = 'arp-reply' | 'arp-gratuitous' | 'arp-sender-ip' | 'na
 
 export const IGNORE_REASONS = [
   'vlan-tagged', // tagged frame on the untagged NIC's socket
-  'own-frame', // sent by our own MAC (our replies/announcements looping back)
+  'own-frame', // from our own MAC (Ethernet source, ARP sender, NS source link-layer option)
   'not-for-us', // unicast to another MAC
   'ethertype', // neither ARP nor IPv6
   'not-icmpv6', // IPv6 but not ICMPv6
@@ -106,9 +106,14 @@ function respondNdp(ethSrc: Uint8Array, payload: Uint8Array, nic: NicIdentity, o
 
   const dad = isIPv6Unspecified(m.src);
   const asker = m.sourceLinkLayer ?? ethSrc;
+  // A solicitation whose source link-layer option is our own MAC (spoofed, or our own looped back
+  // through a bridge that rewrote the Ethernet source) asks us to answer ourselves: the unicast NA
+  // would go to our own MAC. Linux answers it anyway (and caches the asker at its own MAC); like an
+  // ARP packet with our sender MAC, we drop it, which is also what the fast path (ndp-fast.ts) does.
+  if (macEquals(asker, nic.mac)) return IGNORE['own-frame'];
   if (!dad) {
     const srcIp = formatIPv6(m.src);
-    if (owned(srcIp) && !macEquals(asker, nic.mac)) return { kind: 'conflict', ip: srcIp, mac: formatMac(asker), why: 'ns-source' };
+    if (owned(srcIp)) return { kind: 'conflict', ip: srcIp, mac: formatMac(asker), why: 'ns-source' };
   }
   const target = formatIPv6(m.target);
   if (!owned(target)) return IGNORE['not-owned'];

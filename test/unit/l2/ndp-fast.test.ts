@@ -29,6 +29,8 @@ function agree(frame: Uint8Array, label: string): 'fast' | 'slow' {
     }
     return 'fast';
   }
+  // Declined: respond() may still defend against DAD, but must not answer a solicitation itself.
+  assert.ok(d.kind !== 'reply' || d.why === 'ns-dad', `${label}: fast path declined what respond() answers (${d.kind === 'reply' ? d.why : ''})`);
   return 'slow';
 }
 
@@ -66,6 +68,7 @@ test('fastNaReply: takes plain solicitations, leaves the rest to respond()', () 
   assert.equal(agree(ns('fd00:99::77', { ethSrc: OUR, slla: OUR }), 'own frame'), 'slow');
   assert.equal(agree(ns('fd00:99::77', { dstMac: parseMac('02:00:00:00:00:0c')! }), 'unicast to another MAC'), 'slow');
   assert.equal(agree(ns('fd00:99::77', { slla: parseMac('03:00:00:00:00:01')! }), 'multicast asker'), 'slow');
+  assert.equal(agree(ns('fd00:99::77', { slla: OUR }), 'source link-layer option is our MAC'), 'slow');
   const bad = ns('fd00:99::77');
   bad[60] = bad[60]! ^ 1;
   assert.equal(agree(bad, 'bad checksum'), 'slow');
@@ -99,6 +102,11 @@ test('fastNaReply agrees with respond() on captures and 50,000 mutated solicitat
     for (let k = rnd(3); k > 0; k--) {
       const at = rnd(3) === 0 ? rnd(f.length) : hot[rnd(hot.length)]!;
       if (at < f.length) f[at] = rnd(3) === 0 ? OUR[at % 6]! : rnd(256);
+    }
+    // Our MAC as the whole Ethernet source or source link-layer option (spoofed / looped back).
+    if (rnd(20) === 0) {
+      const at = [6, 80][rnd(2)]!;
+      if (at + 6 <= f.length) f.set(OUR, at);
     }
     if (rnd(10) !== 0) fixChecksum(f);
     if (agree(f, `mutation ${i}`) === 'fast') fast++;

@@ -160,6 +160,15 @@ test('NS: not owned, not for us, own frames; other ICMPv6 and IPv6', () => {
   ignored(respond(ndpFrame(SOL_MAC, A, ns({ sourceLinkLayer: parseMac('33:33:00:00:00:01')! })), nicB, OWNED), 'bad-sender-mac');
 });
 
+test('NS whose source link-layer option is our own MAC: not answered (the NA would go to ourselves)', () => {
+  // From another Ethernet source (a spoofer, or our own NS looped back by a bridge that rewrote it):
+  // the fast path (ndp-fast.ts) declines it, and respond() must not answer it either.
+  ignored(respond(ndpFrame(SOL_MAC, A, ns({ sourceLinkLayer: B })), nicB, OWNED), 'own-frame');
+  ignored(respond(ndpFrame(B, A, ns({ dst: ip6('2001:db8::2'), sourceLinkLayer: B })), nicB, OWNED), 'own-frame');
+  // Even from an owned source address: it agrees with us, so it is no conflict either.
+  ignored(respond(ndpFrame(SOL_MAC, A, ns({ src: ip6('2001:db8::5'), sourceLinkLayer: B })), nicB, OWNED), 'own-frame');
+});
+
 test('NS: malformed ones are counted, never answered', () => {
   const cases: [Uint8Array, string][] = [
     [ndpFrame(SOL_MAC, A, ns({ hopLimit: 64 })), 'hop-limit-not-255'],
