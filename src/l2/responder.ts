@@ -16,6 +16,7 @@ import { respond, type ConflictWhy, type NicIdentity } from './respond.ts';
 import { ARP_REPLY_LENGTH, fastArpReply, ipv4Key, ipv4KeyOf } from './arp-fast.ts';
 import { NA_REPLY_LENGTH, fastNaReply } from './ndp-fast.ts';
 import { claimOf } from './claim.ts';
+import { DefenseLimiter } from './defense-limit.ts';
 import { parseIPv6 } from './ip-bytes.ts';
 import { solicitedNodeMulticastMac } from './mac.ts';
 import type { RejectReason } from './result.ts';
@@ -49,6 +50,8 @@ export interface ResponderEvents {
 
 export interface ResponderOptions {
   watchMode?: WatchMode;
+  /** Spaces out the NAs that defend an address against DAD probes (default: one per address per second). */
+  dadDefense?: DefenseLimiter;
 }
 
 export class Responder {
@@ -58,6 +61,8 @@ export class Responder {
   readonly malformed = new Map<RejectReason, number>();
   /** Answers or announcements the kernel refused to send (queue full, NIC down). */
   sendFailures = 0;
+  /** DAD probes not answered because their address was defended less than an interval ago. */
+  defencesLimited = 0;
   /** Answered addresses (canonical text, both families) and their counters. */
   readonly #answering = new Map<string, AddressCounts>();
   /** The IPv4 ones again by 32-bit key, for the allocation-free ARP path. */
@@ -74,6 +79,7 @@ export class Responder {
   #ndp: PacketSocket | null = null;
   /** IPv6 address -> its solicited-node group MAC, joined on the NDP socket. */
   readonly #groups = new Map<string, Uint8Array>();
+  readonly #dadDefense: DefenseLimiter;
 
   constructor(
     readonly nic: string,
@@ -82,6 +88,7 @@ export class Responder {
     private readonly opts: ResponderOptions = {},
   ) {
     this.#id = { mac };
+    this.#dadDefense = opts.dadDefense ?? new DefenseLimiter(() => performance.now());
   }
 
   /** Starts answering `ip` (canonical text), counting into `counts`. */
@@ -248,6 +255,14 @@ export class Responder {
     switch (d.kind) {
       case 'reply': {
         const c = this.#answering.get(d.ip);
+        if (d.why === 'ns-dad' && !this.#dadDefense.allow(d.ip)) {
+          this.defencesLimited++;
+          if (c) {
+            c.requests++;
+            c.probes++;
+          }
+          return;
+        }
         const sent = safeSend(sock, d.frame);
         if (!sent) this.sendFailures++;
         if (!c) return;
