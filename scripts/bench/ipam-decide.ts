@@ -9,7 +9,7 @@
 //    event text) while 10,000 Services hold addresses: one Service assigned and released again
 //    and again (same key, same IP), and steady churn (release a random one, assign a new one).
 //    Also: reconcileAll from scratch for 10,000 Services, and one Eip status with 10,000 entries.
-import { parseAddressSpec, type AddressRange } from '../../src/ipam/address.ts';
+import { type AddressRange, parseAddressSpec } from '../../src/ipam/range.ts';
 import { RangeAllocator } from '../../src/ipam/allocator.ts';
 import { reconcileAll } from '../../src/ipam/plan.ts';
 import type { ServiceRequest } from '../../src/ipam/service-request.ts';

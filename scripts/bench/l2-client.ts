@@ -14,14 +14,15 @@ import koffi from 'koffi';
 import { readFileSync } from 'node:fs';
 import { arpRequestFrame } from '../../src/l2/arp.ts';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from '../../src/l2/ethernet.ts';
-import { parseIP, solicitedNodeAddress, ipEquals } from '../../src/l2/ip-bytes.ts';
+import { ipEquals, parseIPBytes } from '../../src/net/ip.ts';
+import { solicitedNodeAddress } from '../../src/l2/ipv6.ts';
 import { parseMac, solicitedNodeMulticastMac } from '../../src/l2/mac.ts';
 import { ndpFrame } from '../../src/l2/ndp.ts';
 
 const [mode, ifname = 'eth0', family = 'arp', srcText = '', targetsText = '', a = '0', b = '0'] = process.argv.slice(2);
 const arp = family === 'arp';
 const mac = parseMac(readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim())!;
-const src = parseIP(srcText)!;
+const src = parseIPBytes(srcText)!;
 
 // Blocking-capable raw socket with the responder's own filter (incoming ARP / NS+NA only).
 const ethertype = arp ? ETHERTYPE_ARP : ETHERTYPE_IPV6;
@@ -77,7 +78,7 @@ function pollOnlyTimeout(ms: number): void {
 }
 
 const targetTexts = targetsText.split(',');
-const targets = targetTexts.map((t) => parseIP(t)!);
+const targets = targetTexts.map((t) => parseIPBytes(t)!);
 const frames = targets.map(request);
 
 if (mode === 'rtt') {

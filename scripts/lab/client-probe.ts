@@ -12,7 +12,7 @@ import { arpFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket } from '../../native-bindings/packet-socket.ts';
 import { decodeArp } from '../../src/l2/arp.ts';
 import { decodeEthernet } from '../../src/l2/ethernet.ts';
-import { formatIPv4 } from '../../src/l2/ip-bytes.ts';
+import { formatIPv4 } from '../../src/net/ip.ts';
 import { formatMac } from '../../src/l2/mac.ts';
 
 const argv = process.argv.slice(2);

@@ -39,7 +39,7 @@ import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/cl
 import { type ControlPlane, controlPlane } from '../kit/control-plane.ts';
 import { type Child, Lab, type Netns, denoArgv, tsxArgv } from '../kit/netns.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, KubeClient, type EipObject, mergePatchOptions } from '../../src/kube/client.ts';
-import { ipToString } from '../../src/ipam/address.ts';
+import { ipToString } from '../../src/net/ip.ts';
 import { classifyError } from '../../src/kube/errors.ts';
 import { CANNOT_SERVE_ANNOTATION, MEMBERSHIP_SELECTOR, parseNameList } from '../../src/kube/membership.ts';
 import { type Election, electAll } from '../../src/speaker/election.ts';

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { type FlagSpec, type FlagValues, UsageError, helpText, parseFlags } from './flags.ts';
 import { isLevel, log, setLogLevel } from '../log.ts';
 import { Announcer } from '../l2/announcer.ts';
-import { canonicalIP } from '../l2/ip-bytes.ts';
+import { canonicalIP } from '../net/ip.ts';
 import { ETHERTYPE_ARP } from '../l2/ethernet.ts';
 import { readInterface } from '../l2/interfaces.ts';
 import { dropAllFilter } from '../../native-bindings/bpf.ts';

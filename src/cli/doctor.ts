@@ -16,7 +16,7 @@ import { type KubeProxySource, checkKubeProxy, parseKubeProxyConfig } from '../d
 import { type PoolInput, checkPoolNic, localPoolIps } from '../doctor/pool-nic.ts';
 import { exitCodeOf, formatJson, formatText, summarize } from '../doctor/report.ts';
 import { type CheckResult, cannotTell, failed, passed } from '../doctor/result.ts';
-import type { ParsedAddress } from '../ipam/address.ts';
+import { type ParsedAddress } from '../ipam/range.ts';
 
 const SUMMARY =
   'Check this node and the cluster for what Layer 2 mode needs (kube-proxy mode/strictARP, ARP sysctls, ' +

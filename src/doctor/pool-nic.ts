@@ -4,9 +4,9 @@
 // the classic silent failure: clients never ARP for an address outside their own subnet, they
 // hand it to their router, so our answers are never asked for (seed 000: "The IP addresses
 // specified in spec:address must be on the same network segment as the Kubernetes cluster nodes").
-import { type ParsedAddress, formatRange, parseAddressSpec, ipToString } from '../ipam/address.ts';
+import { formatRange, parseAddressSpec, type ParsedAddress } from '../ipam/range.ts';
+import { inPrefix, ipToString } from '../net/ip.ts';
 import { type NicFacts, chooseNic } from '../l2/interfaces.ts';
-import { inPrefix } from '../l2/ip-text.ts';
 import { isConnectedRoute } from '../l2/routes.ts';
 import { type CheckResult, failed, passed } from './result.ts';
 

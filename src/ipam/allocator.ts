@@ -6,7 +6,7 @@
 // found by binary search: O(log n) per decision, whatever the pool size (an IPv6 /64 included),
 // never a scan of the pool. Insert/remove are a binary search plus one memmove (about a
 // microsecond at 10,000 entries, see BENCHMARKS.md).
-import type { AddressRange } from './address.ts';
+import { type AddressRange } from './range.ts';
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

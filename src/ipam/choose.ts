@@ -6,7 +6,8 @@
 //   4. else the default Eip of that family;
 //   5. else a failure whose message says why and how to fix it.
 // Pure: everything it needs comes through ChooseContext; it never changes state.
-import { familyName, formatRange, ipToString, rangeContains, type Family, type IP } from './address.ts';
+import { type Family, familyName, type IP, ipToString } from '../net/ip.ts';
+import { formatRange, rangeContains } from './range.ts';
 import { allowsNamespace, DEFAULT_EIP_ANNOTATION, type Pool } from './pool.ts';
 import { EIP_ANNOTATION, type ServiceRequest } from './service-request.ts';
 import { canShare, type SharingParty } from './sharing.ts';

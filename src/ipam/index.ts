@@ -1,5 +1,5 @@
 // Public surface of the pure IPAM core (what src/speaker's IPAM controller imports).
-export * from './address.ts';
+export * from './range.ts';
 export * from './allocator.ts';
 export * from './pool.ts';
 export * from './validate.ts';

@@ -1,6 +1,6 @@
 // The pool model: what one Eip says, normalised, with nothing about other Eips (validate.ts) or
 // about allocations (allocator.ts, state.ts).
-import { parseAddressSpec, type ParsedAddress } from './address.ts';
+import { parseAddressSpec, type ParsedAddress } from './range.ts';
 
 export const DEFAULT_EIP_ANNOTATION = 'eip.openelb.kubesphere.io/is-default-eip';
 export const SERVED_PROTOCOL = 'layer2';

@@ -1,6 +1,6 @@
 // The plain input for one Service, mapped by the controller from the Kubernetes object, and the
 // opt-in rule (which Services are ours).
-import { parseIP, type Family, type IP } from './address.ts';
+import { type Family, type IP, parseIP } from '../net/ip.ts';
 
 export const LB_ANNOTATION = 'lb.kubesphere.io/v1alpha1';
 export const LB_ANNOTATION_VALUE = 'openelb';

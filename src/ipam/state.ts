@@ -11,7 +11,8 @@
 // - A held IP is moved only when the Service's OWN request changed (requested IP or named Eip) or
 //   its families changed; the new address is found first and the old one is kept if that fails.
 // - New allocations come only from allocatable pools (validate.ts).
-import { canonicalIP, familyName, ipToString, parseIP, rangeContains, type Family, type IP } from './address.ts';
+import { canonicalIP, type Family, familyName, type IP, ipToString, parseIP } from '../net/ip.ts';
+import { rangeContains } from './range.ts';
 import { RangeAllocator } from './allocator.ts';
 import { ChurnMap } from './churn-map.ts';
 import { chooseAddress, type Choice, type ChooseContext } from './choose.ts';

@@ -4,7 +4,8 @@
 // Rule for every conflict: the older Eip (creationTimestamp, then name) keeps its role; the newer
 // one is told, by name, what it collides with and how to fix it. No check ever drops or moves an
 // allocation: it only stops NEW allocations from the pool that is at fault.
-import { familyName, formatRange, rangesOverlap, type Family } from './address.ts';
+import { type Family, familyName } from '../net/ip.ts';
+import { formatRange, rangesOverlap } from './range.ts';
 import { compareAge, DEFAULT_EIP_ANNOTATION, type Pool } from './pool.ts';
 
 export type PoolReason =

@@ -6,7 +6,8 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from './ethernet.ts';
 import { arpProbeFrame, decodeArp, gratuitousArpReplyFrame, gratuitousArpRequestFrame } from './arp.ts';
 import { decodeNdp, ndpFrame, NDP_HOP_LIMIT } from './ndp.ts';
 import { formatMac, ipv6MulticastMac, macEquals, parseMac, solicitedNodeMulticastMac } from './mac.ts';
-import { allNodesAddress, ipEquals, isIPv4Zero, isIPv6Unspecified, parseIP, parseIPv4, parseIPv6, solicitedNodeAddress } from './ip-bytes.ts';
+import { allNodesAddress, solicitedNodeAddress } from './ipv6.ts';
+import { ipEquals, isIPv4Zero, isIPv6Unspecified, parseIPBytes, parseIPv4, parseIPv6 } from '../net/ip.ts';
 
 function macBytes(mac: Uint8Array | string): Uint8Array {
   const b = typeof mac === 'string' ? parseMac(mac) : mac;
@@ -77,7 +78,7 @@ export function probeFrame(ip: string, mac: Uint8Array | string): Uint8Array {
  */
 export function probeAnswered(frame: Uint8Array, ip: string, ourMac: Uint8Array | string): string | false {
   const mine = macBytes(ourMac);
-  const want = parseIP(ip);
+  const want = parseIPBytes(ip);
   if (!want) throw new TypeError(`invalid IP address: ${ip}`);
   const eth = decodeEthernet(frame);
   if (!eth.ok || macEquals(eth.value.src, mine)) return false;

@@ -17,7 +17,7 @@ import { log } from '../log.ts';
 import { Registry, type Counter, type Gauge } from '../observe/metrics.ts';
 import { announcementFrames, probeFrame } from './announce.ts';
 import { readInterface } from './interfaces.ts';
-import { canonicalIP } from './ip-bytes.ts';
+import { canonicalIP } from '../net/ip.ts';
 import { parseMac } from './mac.ts';
 import type { ConflictWhy } from './respond.ts';
 import { newCounts, Responder, type AddressCounts, type Family } from './responder.ts';

@@ -7,7 +7,7 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from './ethernet.ts';
 import { decodeArp } from './arp.ts';
 import { decodeNdp } from './ndp.ts';
 import { formatMac, macEquals } from './mac.ts';
-import { formatIPv4, formatIPv6, isIPv4Zero, isIPv6Unspecified } from './ip-bytes.ts';
+import { formatIPv4, formatIPv6, isIPv4Zero, isIPv6Unspecified } from '../net/ip.ts';
 
 export interface Claim {
   /** Canonical text of the claimed address. */

@@ -6,7 +6,7 @@
 // at the bottom are thin.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { type Family, canonicalIp, formatIp, parseIp } from './ip-text.ts';
+import { canonicalIP, type Family, ipToString, parseIP } from '../net/ip.ts';
 import {
   type Route,
   isConnectedRoute,
@@ -106,7 +106,7 @@ export function parseIfInet6(text: string): (IfAddr & { index: number; scope: nu
     if (!addrHex || !/^[0-9a-f]{32}$/i.test(addrHex) || !idxHex || !plenHex || !scopeHex || !flagsHex || !iface) continue;
     out.push({
       family: 6,
-      ip: formatIp(6, BigInt('0x' + addrHex)),
+      ip: ipToString(6, BigInt('0x' + addrHex)),
       iface,
       prefixLen: parseInt(plenHex, 16),
       index: parseInt(idxHex, 16),
@@ -137,7 +137,7 @@ export function parseFibTrieLocal(text: string): string[] {
     }
     const entry = /^\s*\/(\d+)\s+(\S+)\s+(\S+)/.exec(line);
     if (entry && leaf && entry[1] === '32' && entry[3] === 'LOCAL') {
-      const ip = canonicalIp(leaf);
+      const ip = canonicalIP(leaf);
       if (ip) seen.add(ip);
     }
   }
@@ -153,7 +153,7 @@ export function parseFibTrieLocal(text: string): string[] {
 export function attributeV4Addresses(locals: readonly string[], routes: readonly Route[], loopbackName = 'lo'): IfAddr[] {
   const out: IfAddr[] = [];
   for (const ip of locals) {
-    const v = parseIp(ip);
+    const v = parseIP(ip);
     if (!v || v.family !== 4) continue;
     if (v.value >> 24n === 127n) {
       out.push({ family: 4, ip, iface: loopbackName, prefixLen: 8 });
@@ -251,9 +251,9 @@ export function chooseNic(input: NicChoiceInput, facts: NicFacts): NicChoice {
   const annotation = input.nodeAnnotationIp?.trim();
   if (annotation) {
     const fix = `set the node annotation ${NODE_NIC_ANNOTATION} to an IP held by the NIC facing the pool's network, or remove it`;
-    const ip = parseIp(annotation);
+    const ip = parseIP(annotation);
     if (!ip) return fail(`${eip}: node annotation ${NODE_NIC_ANNOTATION}=${JSON.stringify(annotation)}${where} is not an IP address; ${fix}`);
-    const text = formatIp(ip.family, ip.value);
+    const text = ipToString(ip.family, ip.value);
     // A link-local address can sit on a bridge and its port alike (same MAC): prefer the NIC that is no port.
     const owners = facts.addresses.filter((a) => a.family === ip.family && a.ip === text);
     const owner = owners.find((a) => byName.get(a.iface)?.enslaved === false) ?? owners[0];
@@ -271,9 +271,9 @@ export function chooseNic(input: NicChoiceInput, facts: NicFacts): NicChoice {
   if (spec.startsWith('can_reach:')) {
     const target = spec.slice('can_reach:'.length).trim();
     const fix = `fix spec.interface of ${eip} (can_reach:<IP of a host on the pool's network>) or name the NIC`;
-    const ip = parseIp(target);
+    const ip = parseIP(target);
     if (!ip) return fail(`${eip}: spec.interface ${JSON.stringify(spec)} does not hold a valid IP after can_reach:; ${fix}`);
-    const text = formatIp(ip.family, ip.value);
+    const text = ipToString(ip.family, ip.value);
     // The kernel reaches a loopback address through lo; our lookup skips lo and would fall
     // through to the default route, naming a NIC that has nothing to do with it.
     if ((ip.family === 4 && ip.value >> 24n === 127n) || (ip.family === 6 && ip.value === 1n)) {
@@ -287,12 +287,12 @@ export function chooseNic(input: NicChoiceInput, facts: NicFacts): NicChoice {
     return validate(spec, `spec.interface`, `fix spec.interface of ${eip}`, 'name');
   }
 
-  const first = parseIp(input.poolFirstIp);
+  const first = parseIP(input.poolFirstIp);
   const fix = `set spec.interface of ${eip} to the NIC name or can_reach:<IP on the pool's network>`;
   if (!first || first.family !== input.poolFamily) {
     return fail(`${eip}: pool first IP ${JSON.stringify(input.poolFirstIp)} is not an IPv${input.poolFamily} address`);
   }
-  const firstText = formatIp(first.family, first.value);
+  const firstText = ipToString(first.family, first.value);
   const route = lookupRoute(facts.routes, first, isConnectedRoute);
   if (!route) {
     return fail(`${eip}: the pool's first IP ${firstText} is in no subnet directly connected to a NIC${where}; ${fix}`);

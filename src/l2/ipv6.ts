@@ -74,3 +74,34 @@ export function encodeIpv6(p: Ipv6Packet, buf?: Uint8Array, offset = 0): Uint8Ar
   out.set(p.payload, q);
   return buf ? out.subarray(offset, offset + len) : out;
 }
+
+// The link-local multicast groups NDP uses (RFC 4291 §2.7.1).
+
+/** ff02::1:ffXX:XXXX, the solicited-node group an NS for `ipv6` is sent to. */
+export function solicitedNodeAddress(ipv6: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  out[0] = 0xff;
+  out[1] = 0x02;
+  out[11] = 0x01;
+  out[12] = 0xff;
+  out[13] = ipv6[13] ?? 0;
+  out[14] = ipv6[14] ?? 0;
+  out[15] = ipv6[15] ?? 0;
+  return out;
+}
+
+/** True when the 16 bytes at `offset` are a solicited-node multicast address (ff02::1:ff00:0/104). */
+export function isSolicitedNodeAddress(bytes: Uint8Array, offset = 0): boolean {
+  if (bytes[offset] !== 0xff || bytes[offset + 1] !== 0x02) return false;
+  for (let i = 2; i < 11; i++) if (bytes[offset + i] !== 0) return false;
+  return bytes[offset + 11] === 0x01 && bytes[offset + 12] === 0xff;
+}
+
+/** ff02::1, all nodes on the link: where unsolicited and DAD-defending NAs go. */
+export function allNodesAddress(): Uint8Array {
+  const out = new Uint8Array(16);
+  out[0] = 0xff;
+  out[1] = 0x02;
+  out[15] = 0x01;
+  return out;
+}

@@ -4,9 +4,9 @@
 // lengths are still checked, as the RFC requires). Decoded byte fields are views into the input.
 import { type Decoded, ok, reject } from './result.ts';
 import { ETHERTYPE_IPV6, ETH_HEADER_LENGTH, writeEthernetHeader } from './ethernet.ts';
-import { IPV6_HEADER_LENGTH, NEXT_HEADER_ICMPV6, decodeIpv6, writeIpv6Header } from './ipv6.ts';
+import { IPV6_HEADER_LENGTH, NEXT_HEADER_ICMPV6, decodeIpv6, writeIpv6Header, isSolicitedNodeAddress } from './ipv6.ts';
 import { icmpv6Checksum } from './icmpv6.ts';
-import { isIPv6Multicast, isIPv6Unspecified, isSolicitedNodeAddress } from './ip-bytes.ts';
+import { isIPv6Multicast, isIPv6Unspecified } from '../net/ip.ts';
 
 export const ICMPV6_NS = 135;
 export const ICMPV6_NA = 136;

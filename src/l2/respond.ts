@@ -7,7 +7,8 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from './ethernet.ts';
 import { arpReplyFrame, decodeArp } from './arp.ts';
 import { decodeNdp, ndpFrame, NDP_HOP_LIMIT } from './ndp.ts';
 import { formatMac, isMulticastMac, isZeroMac, macEquals, ipv6MulticastMac } from './mac.ts';
-import { allNodesAddress, formatIPv4, ipEquals, formatIPv6, isIPv4Zero, isIPv6Multicast, isIPv6Unspecified } from './ip-bytes.ts';
+import { allNodesAddress } from './ipv6.ts';
+import { formatIPv4, formatIPv6, ipEquals, isIPv4Zero, isIPv6Multicast, isIPv6Unspecified } from '../net/ip.ts';
 import type { RejectReason } from './result.ts';
 
 export interface NicIdentity {

@@ -17,7 +17,7 @@ import { ARP_REPLY_LENGTH, fastArpReply, ipv4Key, ipv4KeyOf } from './arp-fast.t
 import { NA_REPLY_LENGTH, fastNaReply } from './ndp-fast.ts';
 import { claimOf } from './claim.ts';
 import { DefenseLimiter } from './defense-limit.ts';
-import { parseIPv6 } from './ip-bytes.ts';
+import { parseIPv6 } from '../net/ip.ts';
 import { solicitedNodeMulticastMac } from './mac.ts';
 import type { RejectReason } from './result.ts';
 

@@ -5,7 +5,7 @@
 // tables are invisible), and its hex fields are in host byte order — decoded here as
 // little-endian, which holds for x86-64 and arm64 (the platforms we ship for).
 
-import { type Family, type IpValue, formatIp, inPrefix, maskOf } from './ip-text.ts';
+import { type Family, inPrefix, type IP, ipToString, maskOf } from '../net/ip.ts';
 
 export interface Route {
   family: Family;
@@ -64,9 +64,9 @@ export function parseRouteTable(text: string): Route[] {
     routes.push({
       family: 4,
       iface,
-      dest: formatIp(4, network),
+      dest: ipToString(4, network),
       prefixLen,
-      ...(gw !== 0n ? { gateway: formatIp(4, gw) } : {}),
+      ...(gw !== 0n ? { gateway: ipToString(4, gw) } : {}),
       metric: Number(metricText),
       flags,
       network,
@@ -95,9 +95,9 @@ export function parseIpv6RouteTable(text: string): Route[] {
     routes.push({
       family: 6,
       iface,
-      dest: formatIp(6, network),
+      dest: ipToString(6, network),
       prefixLen,
-      ...(gw !== 0n ? { gateway: formatIp(6, gw) } : {}),
+      ...(gw !== 0n ? { gateway: ipToString(6, gw) } : {}),
       metric: parseInt(metricHex, 16) >>> 0,
       flags: parseInt(flagsHex, 16) >>> 0,
       network,
@@ -124,7 +124,7 @@ export function isConnectedRoute(r: Route): boolean {
  */
 export function lookupRoute(
   routes: readonly Route[],
-  ip: IpValue,
+  ip: IP,
   accept: (r: Route) => boolean = isUsableRoute,
 ): Route | undefined {
   let best: Route | undefined;

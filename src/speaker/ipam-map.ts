@@ -2,8 +2,8 @@
 // write" rules the IPAM controller uses to skip writes that would change nothing. No I/O here:
 // everything is unit-tested in test/unit/speaker/ipam-map.test.ts.
 import type { V1Service } from '@kubernetes/client-node';
+import { canonicalIP } from '../net/ip.ts';
 import {
-  canonicalIP,
   EIP_ANNOTATION,
   EIP_FINALIZER,
   isOurs,

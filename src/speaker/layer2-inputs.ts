@@ -7,7 +7,8 @@
 // to answer for (another protocol, a deleted pool, someone else's controller): it is reported, not
 // announced.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { type AddressRange, type Family, ipToString, parseAddressSpec, parseIP, rangeContains } from '../ipam/address.ts';
+import { type AddressRange, parseAddressSpec, rangeContains } from '../ipam/range.ts';
+import { type Family, ipToString, parseIP } from '../net/ip.ts';
 import { SERVED_PROTOCOL } from '../ipam/pool.ts';
 import { EIP_ANNOTATION, isOurs } from '../ipam/service-request.ts';
 import type { EipObject } from '../kube/client.ts';

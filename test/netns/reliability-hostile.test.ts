@@ -12,7 +12,8 @@ import { test, type TestContext } from 'node:test';
 import { Lab, listNamespaces, tsxArgv, type Child, type Netns } from '../../scripts/kit/netns.ts';
 import { cpuSeconds, record, rssKiB, scale } from '../reliability/proc.ts';
 import { ndpFrame } from '../../src/l2/ndp.ts';
-import { parseIPv6, solicitedNodeAddress } from '../../src/l2/ip-bytes.ts';
+import { parseIPv6 } from '../../src/net/ip.ts';
+import { solicitedNodeAddress } from '../../src/l2/ipv6.ts';
 import { parseMac, solicitedNodeMulticastMac } from '../../src/l2/mac.ts';
 
 const MAIN = 'src/cli/main.ts';

@@ -16,7 +16,8 @@ import { dropAllFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket } from '../../native-bindings/packet-socket.ts';
 import { arpRequestFrame, gratuitousArpReplyFrame, gratuitousArpRequestFrame } from '../../src/l2/arp.ts';
 import { ndpFrame } from '../../src/l2/ndp.ts';
-import { parseIPv4, parseIPv6, solicitedNodeAddress } from '../../src/l2/ip-bytes.ts';
+import { parseIPv4, parseIPv6 } from '../../src/net/ip.ts';
+import { solicitedNodeAddress } from '../../src/l2/ipv6.ts';
 import { parseMac, solicitedNodeMulticastMac } from '../../src/l2/mac.ts';
 
 const [ifname = '', mode = 'mixed', durationText = '3000', ...kv] = process.argv.slice(2);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { type NicFacts, type ProcTexts, type SysNicFiles, nicFactsFrom, parseSysNic } from '../../../src/l2/interfaces.ts';
 import { checkPoolNic, localPoolIps } from '../../../src/doctor/pool-nic.ts';
-import { parseAddressSpec } from '../../../src/ipam/address.ts';
+import { parseAddressSpec } from '../../../src/ipam/range.ts';
 
 const captured = JSON.parse(readFileSync(new URL('../l2/fixtures/nic-facts/netns.json', import.meta.url), 'utf8')) as {
   sys: Record<string, SysNicFiles>;

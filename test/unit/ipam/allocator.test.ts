@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OffsetSet, RangeAllocator } from '../../../src/ipam/allocator.ts';
-import { parseAddressSpec } from '../../../src/ipam/address.ts';
+import { parseAddressSpec } from '../../../src/ipam/range.ts';
 
 function range(spec: string) {
   const r = parseAddressSpec(spec);

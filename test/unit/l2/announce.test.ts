@@ -4,7 +4,8 @@ import { announcementFrames, arpProbe, dadProbe, gratuitousArp, probeAnswered, p
 import { arpRequestFrame, arpFrame } from '../../../src/l2/arp.ts';
 import { ndpFrame } from '../../../src/l2/ndp.ts';
 import { parseMac } from '../../../src/l2/mac.ts';
-import { parseIPv4, parseIPv6, solicitedNodeAddress } from '../../../src/l2/ip-bytes.ts';
+import { parseIPv4, parseIPv6 } from '../../../src/net/ip.ts';
+import { solicitedNodeAddress } from '../../../src/l2/ipv6.ts';
 import {
   CAP_ARP_PROBE, CAP_ARP_PROBE_REPLY, CAP_ARP_REQUEST, CAP_DAD_NS, CAP_GARP_REPLY, CAP_NA, CAP_NS, CAP_RS, CAP_UNSOLICITED_NA,
   CLIENT_MAC, HOST_MAC, toHex,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fastArpReply, ipv4Key, ipv4KeyOf } from '../../../src/l2/arp-fast.ts';
 import { respond } from '../../../src/l2/respond.ts';
 import { arpFrame, arpRequestFrame, arpProbeFrame } from '../../../src/l2/arp.ts';
-import { parseIPv4 } from '../../../src/l2/ip-bytes.ts';
+import { parseIPv4 } from '../../../src/net/ip.ts';
 import { parseMac } from '../../../src/l2/mac.ts';
 import { ALL_CAPTURES } from './fixtures.ts';
 

@@ -6,11 +6,11 @@ import {
   arpEncodingLength, arpProbeFrame, arpReplyFrame, arpRequestFrame, decodeArp, encodeArp, gratuitousArpReplyFrame,
   gratuitousArpRequestFrame, type ArpPacket,
 } from '../../../src/l2/arp.ts';
-import { decodeIpv6, encodeIpv6, ipv6EncodingLength, type Ipv6Packet } from '../../../src/l2/ipv6.ts';
+import { decodeIpv6, encodeIpv6, ipv6EncodingLength, type Ipv6Packet, solicitedNodeAddress } from '../../../src/l2/ipv6.ts';
 import { icmpv6Checksum } from '../../../src/l2/icmpv6.ts';
 import { decodeNdp, encodeNdp, ndpEncodingLength, ndpFrame, type NdpMessage } from '../../../src/l2/ndp.ts';
 import { parseMac, formatMac, solicitedNodeMulticastMac } from '../../../src/l2/mac.ts';
-import { parseIPv4, parseIPv6, formatIPv6, formatIPv4, solicitedNodeAddress } from '../../../src/l2/ip-bytes.ts';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../../src/net/ip.ts';
 import {
   CAP_ARP_PROBE, CAP_ARP_REPLY, CAP_ARP_REQUEST, CAP_DAD_NS, CAP_GARP_REPLY, CAP_GARP_REQUEST, CAP_NA, CAP_NS, CAP_RS,
   CAP_UNSOLICITED_NA, CLIENT_MAC, HOST_MAC, hex, padded, toHex,

@@ -16,7 +16,7 @@ import { NA_REPLY_LENGTH, fastNaReply } from '../../../src/l2/ndp-fast.ts';
 import { respond, IGNORE_REASONS } from '../../../src/l2/respond.ts';
 import { announcementFrames, probeAnswered, probeFrame } from '../../../src/l2/announce.ts';
 import { formatMac, parseMac } from '../../../src/l2/mac.ts';
-import { formatIPv6, parseIPv6 } from '../../../src/l2/ip-bytes.ts';
+import { formatIPv6, parseIPv6 } from '../../../src/net/ip.ts';
 import { ALL_CAPTURES, HOST_MAC, padded } from './fixtures.ts';
 
 /** Fixed, so a failure in CI is a failure on every re-run; other seeds are an env variable away. */

@@ -6,7 +6,8 @@ import { fastNaReply, NA_REPLY_LENGTH } from '../../../src/l2/ndp-fast.ts';
 import { respond } from '../../../src/l2/respond.ts';
 import { ndpFrame } from '../../../src/l2/ndp.ts';
 import { icmpv6Checksum } from '../../../src/l2/icmpv6.ts';
-import { formatIPv6, parseIPv6, solicitedNodeAddress } from '../../../src/l2/ip-bytes.ts';
+import { formatIPv6, parseIPv6 } from '../../../src/net/ip.ts';
+import { solicitedNodeAddress } from '../../../src/l2/ipv6.ts';
 import { parseMac, solicitedNodeMulticastMac } from '../../../src/l2/mac.ts';
 import { ALL_CAPTURES } from './fixtures.ts';
 

@@ -5,8 +5,8 @@ import { arpFrame, arpRequestFrame, decodeArp } from '../../../src/l2/arp.ts';
 import { ndpFrame, decodeNdp, type NdpMessage } from '../../../src/l2/ndp.ts';
 import { decodeEthernet, encodeEthernet } from '../../../src/l2/ethernet.ts';
 import { parseMac, broadcastMac } from '../../../src/l2/mac.ts';
-import { parseIPv4, parseIPv6, solicitedNodeAddress } from '../../../src/l2/ip-bytes.ts';
-import { encodeIpv6 } from '../../../src/l2/ipv6.ts';
+import { parseIPv4, parseIPv6 } from '../../../src/net/ip.ts';
+import { solicitedNodeAddress, encodeIpv6 } from '../../../src/l2/ipv6.ts';
 import {
   CAP_ARP_PROBE, CAP_ARP_PROBE_REPLY, CAP_ARP_REPLY, CAP_ARP_REQUEST, CAP_DAD_NS, CAP_GARP_REPLY, CAP_GARP_REQUEST, CAP_NA, CAP_NS,
   CAP_RS, CAP_UNSOLICITED_NA, CLIENT_MAC, HOST_MAC, padded, toHex,

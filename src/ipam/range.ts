@@ -1,12 +1,10 @@
-// Eip `spec.address` parsing and IP <-> bigint conversion.
+// Eip `spec.address` parsing: one IP, a CIDR or an inclusive range, as a range of numbers.
 //
-// Every address is handled as a bigint plus a family, so an IPv6 /64 (2^64 addresses) or even
-// ::/0 needs no special case. The canonical text form (IPv4 dotted quad, IPv6 RFC 5952: lowercase,
-// longest zero run compressed) is the key used everywhere in the project (Eip status `used`,
-// Service status, allocation maps), so two spellings of one address never count twice.
-import { Address4, Address6 } from 'ip-address';
-
-export type Family = 4 | 6;
+// Every address is handled as a bigint plus a family (src/net/ip.ts), so an IPv6 /64 (2^64
+// addresses) or even ::/0 needs no special case. Address text, in and out, is src/net/ip.ts's: its
+// canonical form is the key used everywhere in the project (Eip status `used`, Service status,
+// allocation maps, the announcer), so two spellings of one address never count twice.
+import { type Family, type IP, bitsOf, familyName, ipToString, parseIP } from '../net/ip.ts';
 
 /** An inclusive address range of one family. `size` = last - first + 1. */
 export interface AddressRange {
@@ -23,58 +21,10 @@ export interface ParsedAddress extends AddressRange {
 
 export type Parsed<T, R extends string> = { ok: true; value: T } | { ok: false; reason: R; message: string };
 
-export interface IP {
-  family: Family;
-  value: bigint;
-}
-
 const MAX: Record<Family, bigint> = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n };
-const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
 function invalid(message: string): { ok: false; reason: 'InvalidAddress'; message: string } {
   return { ok: false, reason: 'InvalidAddress', message };
-}
-
-/**
- * Parse one IP address (no prefix). Rejects IPv6 zone ids (`fe80::1%eth0`): a pool or a Service IP
- * is not bound to one link-local scope. Returns undefined for anything that is not a plain IP.
- */
-export function parseIP(text: string): IP | undefined {
-  const s = text.trim();
-  if (s === '' || s.includes('/') || s.includes('%')) return undefined;
-  if (s.includes(':')) {
-    try {
-      const a = new Address6(s);
-      return { family: 6, value: a.bigInt() };
-    } catch {
-      return undefined;
-    }
-  }
-  try {
-    const a = new Address4(s);
-    return { family: 4, value: a.bigInt() };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Canonical text of an address value: dotted quad for IPv4, RFC 5952 for IPv6. */
-export function ipToString(family: Family, value: bigint): string {
-  if (family === 4) {
-    const n = Number(value);
-    return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  }
-  return Address6.fromBigInt(value).correctForm();
-}
-
-/** Canonical text of an IP given as text, or undefined if it is not a plain IP. */
-export function canonicalIP(text: string): string | undefined {
-  const ip = parseIP(text);
-  return ip ? ipToString(ip.family, ip.value) : undefined;
-}
-
-export function familyName(f: Family): 'IPv4' | 'IPv6' {
-  return f === 4 ? 'IPv4' : 'IPv6';
 }
 
 export function rangeContains(r: AddressRange, ip: IP): boolean {
@@ -140,7 +90,7 @@ export function parseAddressSpec(spec: string): Parsed<ParsedAddress, 'InvalidAd
     const lenText = s.slice(slash + 1).trim();
     const ip = parseIP(host);
     if (!ip) return invalid(`spec.address "${s}": ${describeBad(host)}; ${HINT}`);
-    const bits = BITS[ip.family];
+    const bits = bitsOf(ip.family);
     if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > bits) {
       return invalid(`spec.address "${s}": prefix length "/${lenText}" must be a number from 0 to ${bits} for ${familyName(ip.family)}`);
     }
