@@ -10,8 +10,8 @@ import { request } from 'node:http';
 import process from 'node:process';
 import { arpFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket } from '../../native-bindings/packet-socket.ts';
-import { decodeArp } from '../../src/l2/arp.ts';
-import { decodeEthernet } from '../../src/l2/ethernet.ts';
+import * as arp from '../../src/l2/arp.ts';
+import * as ethernet from '../../src/l2/ethernet.ts';
 import { formatIPv4 } from '../../src/net/ip.ts';
 import { formatMac } from '../../src/l2/mac.ts';
 
@@ -28,12 +28,12 @@ const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const sock = PacketSocket.open({ ifname: 'eth0', ethertype: 0x0806, filter: arpFilter() });
 sock.onFrame((f) => {
   const t = now();
-  const eth = decodeEthernet(f.data);
+  const eth = ethernet.decode(f.data);
   if (!eth.ok) return;
-  const arp = decodeArp(eth.value.payload);
-  if (!arp.ok) return;
-  const ip = formatIPv4(arp.value.senderIp);
-  if (ips.has(ip)) out({ kind: 'arp', t, ip, mac: formatMac(arp.value.senderMac), op: arp.value.op });
+  const a = arp.decode(eth.value.payload);
+  if (!a.ok) return;
+  const ip = formatIPv4(a.value.senderIp);
+  if (ips.has(ip)) out({ kind: 'arp', t, ip, mac: formatMac(a.value.senderMac), op: a.value.op });
 });
 
 function get(ip: string): void {

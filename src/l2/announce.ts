@@ -2,9 +2,12 @@
 // address (gratuitous ARP / unsolicited NA) and how to find out first whether someone else has it
 // (ARP probe / DAD probe). Builders take canonical or any valid IP text and throw on invalid
 // input (a programming error, not wire data).
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from './ethernet.ts';
-import { arpProbeFrame, decodeArp, gratuitousArpReplyFrame, gratuitousArpRequestFrame } from './arp.ts';
-import { decodeNdp, ndpFrame, NDP_HOP_LIMIT } from './ndp.ts';
+import * as ethernet from './ethernet.ts';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
+import * as arp from './arp.ts';
+import { arpProbeFrame, gratuitousArpReplyFrame, gratuitousArpRequestFrame } from './arp.ts';
+import * as ndp from './ndp.ts';
+import { ndpFrame, NDP_HOP_LIMIT } from './ndp.ts';
 import { formatMac, ipv6MulticastMac, macEquals, parseMac, solicitedNodeMulticastMac } from './mac.ts';
 import { allNodesAddress, solicitedNodeAddress } from './ipv6.ts';
 import { ipEquals, isIPv4Zero, isIPv6Unspecified, parseIPBytes, parseIPv4, parseIPv6 } from '../net/ip.ts';
@@ -80,12 +83,12 @@ export function probeAnswered(frame: Uint8Array, ip: string, ourMac: Uint8Array 
   const mine = macBytes(ourMac);
   const want = parseIPBytes(ip);
   if (!want) throw new TypeError(`invalid IP address: ${ip}`);
-  const eth = decodeEthernet(frame);
+  const eth = ethernet.decode(frame);
   if (!eth.ok || macEquals(eth.value.src, mine)) return false;
   const { src: ethSrc, ethertype, payload } = eth.value;
 
   if (ethertype === ETHERTYPE_ARP && want.length === 4) {
-    const d = decodeArp(payload);
+    const d = arp.decode(payload);
     if (!d.ok || macEquals(d.value.senderMac, mine)) return false;
     const a = d.value;
     if (ipEquals(a.senderIp, 0, want, 0, 4)) return formatMac(a.senderMac);
@@ -93,7 +96,7 @@ export function probeAnswered(frame: Uint8Array, ip: string, ourMac: Uint8Array 
     return false;
   }
   if (ethertype === ETHERTYPE_IPV6 && want.length === 16) {
-    const d = decodeNdp(payload);
+    const d = ndp.decode(payload);
     if (!d.ok) return false;
     const m = d.value;
     if (m.type === 'na') {

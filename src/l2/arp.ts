@@ -1,5 +1,7 @@
 // ARP (RFC 826) for Ethernet/IPv4 only, strictly validated: anything else on the ARP ethertype
-// is not a question we can answer. The ARP probe and announcement forms follow RFC 5227.
+// is not a question we can answer. The ARP probe and announcement forms follow RFC 5227. The codec
+// trio of src/l2: encode / decode / encodingLength; every field of the 28 bytes is in the value, so
+// encode(decode(x)) gives back x's first 28 bytes exactly (bytes after them are Ethernet padding).
 import { type Decoded, ok, reject } from './result.ts';
 import { ETHERTYPE_ARP, ETH_HEADER_LENGTH, writeEthernetHeader } from './ethernet.ts';
 import { broadcastMac, zeroMac } from './mac.ts';
@@ -18,8 +20,9 @@ export interface ArpPacket {
   targetIp: Uint8Array; // 4 bytes
 }
 
-/** Decodes the ARP payload of an Ethernet frame; bytes past the 28 (Ethernet padding) are ignored. */
-export function decodeArp(b: Uint8Array): Decoded<ArpPacket> {
+/** Decodes the ARP packet at `offset` (an Ethernet payload); bytes past its 28 (Ethernet padding) are ignored. */
+export function decode(buf: Uint8Array, offset = 0): Decoded<ArpPacket> {
+  const b = offset === 0 ? buf : buf.subarray(offset);
   if (b.length < ARP_LENGTH) return reject('truncated');
   if (b[0] !== 0 || b[1] !== 1) return reject('bad-hardware-type');
   if (b[2] !== 0x08 || b[3] !== 0x00) return reject('bad-protocol-type');
@@ -36,11 +39,11 @@ export function decodeArp(b: Uint8Array): Decoded<ArpPacket> {
   });
 }
 
-export function arpEncodingLength(_p?: ArpPacket): number {
+export function encodingLength(_p?: ArpPacket): number {
   return ARP_LENGTH;
 }
 
-export function encodeArp(p: ArpPacket, buf?: Uint8Array, offset = 0): Uint8Array {
+export function encode(p: ArpPacket, buf?: Uint8Array, offset = 0): Uint8Array {
   if (p.senderMac.length !== 6 || p.targetMac.length !== 6) throw new RangeError('arp: MAC addresses must be 6 bytes');
   if (p.senderIp.length !== 4 || p.targetIp.length !== 4) throw new RangeError('arp: IPv4 addresses must be 4 bytes');
   const out = buf ?? new Uint8Array(ARP_LENGTH);
@@ -64,7 +67,7 @@ export function encodeArp(p: ArpPacket, buf?: Uint8Array, offset = 0): Uint8Arra
 export function arpFrame(ethDst: Uint8Array, ethSrc: Uint8Array, p: ArpPacket): Uint8Array {
   const out = new Uint8Array(ARP_FRAME_LENGTH);
   writeEthernetHeader(out, 0, ethDst, ethSrc, ETHERTYPE_ARP);
-  encodeArp(p, out, ETH_HEADER_LENGTH);
+  encode(p, out, ETH_HEADER_LENGTH);
   return out;
 }
 

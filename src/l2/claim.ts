@@ -3,9 +3,10 @@
 // thousand VIPs) it looks the one claimed address up in its probing set instead of running
 // probeAnswered() once per probing address per frame. The rules are probeAnswered()'s
 // (announce.ts), and test/unit/l2/claim.test.ts checks the two agree.
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from './ethernet.ts';
-import { decodeArp } from './arp.ts';
-import { decodeNdp } from './ndp.ts';
+import * as ethernet from './ethernet.ts';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
+import * as arp from './arp.ts';
+import * as ndp from './ndp.ts';
 import { formatMac, macEquals } from './mac.ts';
 import { formatIPv4, formatIPv6, isIPv4Zero, isIPv6Unspecified } from '../net/ip.ts';
 
@@ -25,11 +26,11 @@ export interface Claim {
  * Null for anything else, for our own frames and for malformed frames. Never throws.
  */
 export function claimOf(frame: Uint8Array, ourMac: Uint8Array): Claim | null {
-  const eth = decodeEthernet(frame);
+  const eth = ethernet.decode(frame);
   if (!eth.ok || macEquals(eth.value.src, ourMac)) return null;
   const { src: ethSrc, ethertype, payload } = eth.value;
   if (ethertype === ETHERTYPE_ARP) {
-    const d = decodeArp(payload);
+    const d = arp.decode(payload);
     if (!d.ok || macEquals(d.value.senderMac, ourMac)) return null;
     const a = d.value;
     if (!isIPv4Zero(a.senderIp)) return { ip: formatIPv4(a.senderIp), mac: formatMac(a.senderMac) };
@@ -37,7 +38,7 @@ export function claimOf(frame: Uint8Array, ourMac: Uint8Array): Claim | null {
     return null;
   }
   if (ethertype === ETHERTYPE_IPV6) {
-    const d = decodeNdp(payload);
+    const d = ndp.decode(payload);
     if (!d.ok) return null;
     const m = d.value;
     if (m.type === 'na') {

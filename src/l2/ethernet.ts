@@ -1,6 +1,13 @@
-// Ethernet II frames (untagged). Encode/decode/encodingLength are symmetric in the style of
-// dns-packet: decode(encode(f)) gives back f. Decoded byte fields are views into the input
-// (no copies in the packet path): copy them if you keep them past the callback.
+// Ethernet II frames (untagged), with the codec trio every module in src/l2 exposes, in the style of
+// dns-packet: encode(value, buf?, offset?), decode(buf, offset?), encodingLength(value).
+// decode(encode(f)) gives back f, and encode(decode(x)) gives back x byte for byte (the payload
+// is everything after the header, padding included). Decoded byte fields are views into the
+// input (no copies in the packet path): copy them if you keep them past the callback.
+//
+// Decoders never throw on bad bytes: a frame off the wire is untrusted input, and an exception
+// per garbage frame would be slow and a crash risk. Their error is typed instead: { ok: false,
+// reason } with reason one of REJECT_REASONS (result.ts). Encoders throw RangeError on values that
+// cannot be written (a programming error, not wire data).
 import { type Decoded, ok, reject } from './result.ts';
 
 export const ETH_HEADER_LENGTH = 14;
@@ -26,7 +33,8 @@ export function isVlanEthertype(t: number): boolean {
   return t === ETHERTYPE_VLAN || t === ETHERTYPE_QINQ || t === ETHERTYPE_QINQ_OLD;
 }
 
-export function decodeEthernet(frame: Uint8Array): Decoded<EthernetFrame> {
+export function decode(buf: Uint8Array, offset = 0): Decoded<EthernetFrame> {
+  const frame = offset === 0 ? buf : buf.subarray(offset);
   if (frame.length < ETH_HEADER_LENGTH) return reject('truncated');
   const ethertype = (frame[12]! << 8) | frame[13]!;
   // A tagged frame on a socket for the untagged NIC belongs to another broadcast domain.
@@ -39,7 +47,7 @@ export function decodeEthernet(frame: Uint8Array): Decoded<EthernetFrame> {
   });
 }
 
-export function ethernetEncodingLength(f: EthernetFrame): number {
+export function encodingLength(f: EthernetFrame): number {
   return ETH_HEADER_LENGTH + f.payload.length;
 }
 
@@ -57,8 +65,8 @@ export function writeEthernetHeader(buf: Uint8Array, offset: number, dst: Uint8A
  * Encodes without padding: the kernel/NIC pads short frames on the wire, and an unpadded frame keeps
  * decode(encode(f)) exact.
  */
-export function encodeEthernet(f: EthernetFrame, buf?: Uint8Array, offset = 0): Uint8Array {
-  const len = ethernetEncodingLength(f);
+export function encode(f: EthernetFrame, buf?: Uint8Array, offset = 0): Uint8Array {
+  const len = encodingLength(f);
   const out = buf ?? new Uint8Array(len);
   if (out.length - offset < len) throw new RangeError('ethernet: buffer too small');
   const p = writeEthernetHeader(out, offset, f.dst, f.src, f.ethertype);

@@ -1,4 +1,5 @@
-// The fixed 40-byte IPv6 header. Only what NDP needs: extension headers are not walked (a
+// The fixed 40-byte IPv6 header, with the codec trio of src/l2 (encode / decode / encodingLength).
+// Only what NDP needs: extension headers are not walked (a
 // packet whose next header is not ICMPv6 is simply not NDP for our purposes; RFC 4861 messages
 // are never legitimately fragmented and their senders do not add extension headers).
 import { type Decoded, ok, reject } from './result.ts';
@@ -13,11 +14,13 @@ export interface Ipv6Packet {
   hopLimit: number;
   src: Uint8Array; // 16 bytes
   dst: Uint8Array; // 16 bytes
-  /** Exactly `payload length` bytes; anything after (Ethernet padding) is dropped. */
+  /** Exactly `payload length` bytes; anything after (Ethernet padding) is not part of the packet. */
   payload: Uint8Array;
 }
 
-export function decodeIpv6(b: Uint8Array): Decoded<Ipv6Packet> {
+/** Decodes the IPv6 packet at `offset`; encode(decode(x)) gives back its first encodingLength bytes. */
+export function decode(buf: Uint8Array, offset = 0): Decoded<Ipv6Packet> {
+  const b = offset === 0 ? buf : buf.subarray(offset);
   if (b.length < IPV6_HEADER_LENGTH) return reject('truncated');
   if (b[0]! >> 4 !== 6) return reject('bad-ip-version');
   const payloadLength = (b[4]! << 8) | b[5]!;
@@ -62,12 +65,12 @@ export function writeIpv6Header(buf: Uint8Array, offset: number, h: Ipv6HeaderFi
   return offset + IPV6_HEADER_LENGTH;
 }
 
-export function ipv6EncodingLength(p: Ipv6Packet): number {
+export function encodingLength(p: Ipv6Packet): number {
   return IPV6_HEADER_LENGTH + p.payload.length;
 }
 
-export function encodeIpv6(p: Ipv6Packet, buf?: Uint8Array, offset = 0): Uint8Array {
-  const len = ipv6EncodingLength(p);
+export function encode(p: Ipv6Packet, buf?: Uint8Array, offset = 0): Uint8Array {
+  const len = encodingLength(p);
   const out = buf ?? new Uint8Array(len);
   if (out.length - offset < len) throw new RangeError('ipv6: buffer too small');
   const q = writeIpv6Header(out, offset, { ...p, payloadLength: p.payload.length });

@@ -1,6 +1,6 @@
 // The NDP hot case as one allocation-free pure function, like arp-fast.ts for ARP: a valid
 // Neighbor Solicitation (not DAD) for an IPv6 address we answer. It validates in place what
-// decodeNdp() validates for such a frame (RFC 4861 §7.1.1: hop limit 255, code 0, checksum over
+// ndp.decode() validates for such a frame (RFC 4861 §7.1.1: hop limit 255, code 0, checksum over
 // the pseudo-header, option lengths), looks the target up without address text, and writes the
 // solicited NA into a caller-owned buffer. Anything else (DAD, conflicts, odd options, malformed)
 // returns false and goes through respond(); test/unit/l2/ndp-fast.test.ts checks both agree.

@@ -1,11 +1,14 @@
 // The responder's whole decision, as a pure function of one received frame: answer it (with the
 // exact reply frame to send), report that another host claims an address we own, ignore it, or
 // count it as malformed. No sockets, no state: the caller owns the socket, the owned set and the
-// counters. Per frame it allocates only the decoded views, one or two address strings for the
-// `owned` lookups, and the reply.
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from './ethernet.ts';
-import { arpReplyFrame, decodeArp } from './arp.ts';
-import { decodeNdp, ndpFrame, NDP_HOP_LIMIT } from './ndp.ts';
+// counters. Per frame it allocates only the decoded views (and an NDP message's option list), one
+// or two address strings for the `owned` lookups, and the reply.
+import * as ethernet from './ethernet.ts';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
+import * as arp from './arp.ts';
+import { arpReplyFrame } from './arp.ts';
+import * as ndp from './ndp.ts';
+import { ndpFrame, NDP_HOP_LIMIT } from './ndp.ts';
 import { formatMac, isMulticastMac, isZeroMac, macEquals, ipv6MulticastMac } from './mac.ts';
 import { allNodesAddress } from './ipv6.ts';
 import { formatIPv4, formatIPv6, ipEquals, isIPv4Zero, isIPv6Multicast, isIPv6Unspecified } from '../net/ip.ts';
@@ -55,7 +58,7 @@ const IGNORE = Object.fromEntries(IGNORE_REASONS.map((r) => [r, Object.freeze({ 
 >;
 
 export function respond(frame: Uint8Array, nic: NicIdentity, owned: (ip: string) => boolean): Decision {
-  const eth = decodeEthernet(frame);
+  const eth = ethernet.decode(frame);
   if (!eth.ok) return eth.reason === 'vlan-tagged' ? IGNORE['vlan-tagged'] : { kind: 'malformed', reason: eth.reason };
   const { src, dst, ethertype, payload } = eth.value;
   if (macEquals(src, nic.mac)) return IGNORE['own-frame'];
@@ -66,7 +69,7 @@ export function respond(frame: Uint8Array, nic: NicIdentity, owned: (ip: string)
 }
 
 function respondArp(payload: Uint8Array, nic: NicIdentity, owned: (ip: string) => boolean): Decision {
-  const d = decodeArp(payload);
+  const d = arp.decode(payload);
   if (!d.ok) return { kind: 'malformed', reason: d.reason };
   const a = d.value;
   if (macEquals(a.senderMac, nic.mac)) return IGNORE['own-frame'];
@@ -91,7 +94,7 @@ const ALL_NODES = allNodesAddress();
 const ALL_NODES_MAC = ipv6MulticastMac(ALL_NODES);
 
 function respondNdp(ethSrc: Uint8Array, payload: Uint8Array, nic: NicIdentity, owned: (ip: string) => boolean): Decision {
-  const d = decodeNdp(payload);
+  const d = ndp.decode(payload);
   if (!d.ok) {
     if (d.reason === 'not-icmpv6' || d.reason === 'not-ndp') return IGNORE[d.reason];
     return { kind: 'malformed', reason: d.reason };

@@ -1,15 +1,18 @@
 // Random and mutated frames through every decoder, respond() and probeAnswered(): nothing may throw,
-// every rejection uses a documented reason, and any reply respond() builds decodes cleanly itself.
+// every rejection uses a documented reason, every frame a codec accepts comes back from
+// encode(decode(x)) byte for byte (round-trip.ts says exactly which bytes), and any reply
+// respond() builds decodes cleanly itself.
 // The allocation-free fast paths (arp-fast.ts, ndp-fast.ts) must answer exactly the requests
 // respond() answers, with the same bytes. Seeded with a fixed default so every run is the same;
 // OPENELB_FUZZ_SEED=<n> tries another seed (printed on failure), OPENELB_FUZZ_N overrides the count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { REJECT_REASONS, type Decoded } from '../../../src/l2/result.ts';
-import { decodeEthernet } from '../../../src/l2/ethernet.ts';
-import { decodeArp } from '../../../src/l2/arp.ts';
-import { decodeIpv6 } from '../../../src/l2/ipv6.ts';
-import { decodeNdp, ndpFrame } from '../../../src/l2/ndp.ts';
+import * as ethernet from '../../../src/l2/ethernet.ts';
+import * as arp from '../../../src/l2/arp.ts';
+import * as ipv6 from '../../../src/l2/ipv6.ts';
+import * as ndp from '../../../src/l2/ndp.ts';
+import { ndpFrame } from '../../../src/l2/ndp.ts';
 import { icmpv6Checksum } from '../../../src/l2/icmpv6.ts';
 import { ARP_REPLY_LENGTH, fastArpReply, ipv4KeyOf } from '../../../src/l2/arp-fast.ts';
 import { NA_REPLY_LENGTH, fastNaReply } from '../../../src/l2/ndp-fast.ts';
@@ -18,6 +21,7 @@ import { announcementFrames, probeAnswered, probeFrame } from '../../../src/l2/a
 import { formatMac, parseMac } from '../../../src/l2/mac.ts';
 import { formatIPv6, parseIPv6 } from '../../../src/net/ip.ts';
 import { ALL_CAPTURES, HOST_MAC, padded } from './fixtures.ts';
+import { assertRoundTrip } from './round-trip.ts';
 
 /** Fixed, so a failure in CI is a failure on every re-run; other seeds are an env variable away. */
 const DEFAULT_SEED = 20_251_129;
@@ -147,16 +151,21 @@ test('fuzz: 100,000+ random and mutated frames through every decoder, respond() 
   t.diagnostic(`fuzz seed ${seed} (OPENELB_FUZZ_SEED=${seed} reproduces it)`);
   const rnd = mulberry32(seed);
   const kinds: Record<string, number> = {};
+  const roundTrips: Record<string, number> = {};
   const started = performance.now();
   for (let i = 0; i < n; i++) {
     const f = mutate(rnd);
     try {
-      checkReason(decodeEthernet(f));
-      checkReason(decodeArp(f));
-      checkReason(decodeArp(f.subarray(14)));
-      checkReason(decodeIpv6(f.subarray(14)));
-      checkReason(decodeNdp(f.subarray(14)));
-      checkReason(decodeNdp(f));
+      checkReason(ethernet.decode(f));
+      checkReason(arp.decode(f));
+      checkReason(arp.decode(f.subarray(14)));
+      checkReason(ipv6.decode(f.subarray(14)));
+      checkReason(ndp.decode(f.subarray(14)));
+      checkReason(ndp.decode(f));
+      checkReason(ethernet.decode(f, 14));
+      checkReason(arp.decode(f, 14));
+      checkReason(ndp.decode(f, 14));
+      for (const codec of assertRoundTrip(f)) roundTrips[codec] = (roundTrips[codec] ?? 0) + 1;
       const d = respond(f, { mac: B }, owned);
       checkFastPaths(f, d);
       kinds[d.kind + ':' + ('why' in d ? d.why : d.reason)] = (kinds[d.kind + ':' + ('why' in d ? d.why : d.reason)] ?? 0) + 1;
@@ -164,10 +173,10 @@ test('fuzz: 100,000+ random and mutated frames through every decoder, respond() 
       if (d.kind === 'malformed') assert.ok(rejectSet.has(d.reason), d.reason);
       if (d.kind === 'reply') {
         assert.ok(owned(d.ip));
-        const eth = decodeEthernet(d.frame);
+        const eth = ethernet.decode(d.frame);
         assert.ok(eth.ok, 'reply ethernet');
         assert.deepEqual(eth.value.src, B);
-        const inner = eth.value.ethertype === 0x0806 ? decodeArp(eth.value.payload) : decodeNdp(eth.value.payload);
+        const inner = eth.value.ethertype === 0x0806 ? arp.decode(eth.value.payload) : ndp.decode(eth.value.payload);
         assert.ok(inner.ok, `reply payload: ${inner.ok ? '' : inner.reason}`);
         // and our reply, seen by another responder that owns nothing, is not a question to answer
         assert.notEqual(respond(d.frame, { mac: parseMac('02:00:00:00:00:0d')! }, () => false).kind, 'reply');
@@ -180,7 +189,8 @@ test('fuzz: 100,000+ random and mutated frames through every decoder, respond() 
     }
   }
   const ms = performance.now() - started;
-  t.diagnostic(`${n} frames in ${ms.toFixed(0)} ms; outcomes ${JSON.stringify(kinds)}`);
+  t.diagnostic(`${n} frames in ${ms.toFixed(0)} ms; outcomes ${JSON.stringify(kinds)}; round trips ${JSON.stringify(roundTrips)}`);
+  for (const codec of ['ethernet', 'arp', 'ipv6', 'ndp']) assert.ok((roundTrips[codec] ?? 0) > 1000, `few frames accepted by ${codec}: ${roundTrips[codec]}`);
   // The mutations must actually reach the interesting paths, or the test proves little.
   const count = (prefix: string) => Object.entries(kinds).filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
   assert.ok(n >= 100_000 || process.env.OPENELB_FUZZ_N, 'at least 100,000 frames');

@@ -1,12 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { respond, IGNORE_REASONS, type Decision, type IgnoreReason, type NicIdentity } from '../../../src/l2/respond.ts';
-import { arpFrame, arpRequestFrame, decodeArp } from '../../../src/l2/arp.ts';
-import { ndpFrame, decodeNdp, type NdpMessage } from '../../../src/l2/ndp.ts';
-import { decodeEthernet, encodeEthernet } from '../../../src/l2/ethernet.ts';
+import * as arp from '../../../src/l2/arp.ts';
+import { arpFrame, arpRequestFrame } from '../../../src/l2/arp.ts';
+import * as ndp from '../../../src/l2/ndp.ts';
+import { ndpFrame, type NdpMessage } from '../../../src/l2/ndp.ts';
+import * as ethernet from '../../../src/l2/ethernet.ts';
 import { parseMac, broadcastMac } from '../../../src/l2/mac.ts';
 import { parseIPv4, parseIPv6 } from '../../../src/net/ip.ts';
-import { solicitedNodeAddress, encodeIpv6 } from '../../../src/l2/ipv6.ts';
+import * as ipv6 from '../../../src/l2/ipv6.ts';
+import { solicitedNodeAddress } from '../../../src/l2/ipv6.ts';
 import {
   CAP_ARP_PROBE, CAP_ARP_PROBE_REPLY, CAP_ARP_REPLY, CAP_ARP_REQUEST, CAP_DAD_NS, CAP_GARP_REPLY, CAP_GARP_REQUEST, CAP_NA, CAP_NS,
   CAP_RS, CAP_UNSOLICITED_NA, CLIENT_MAC, HOST_MAC, padded, toHex,
@@ -51,7 +54,7 @@ test('ARP probe (sender 0.0.0.0) for an owned IP: unicast reply to the prober, t
 
 test('answers with the receiving NIC’s MAC, whatever NIC that is', () => {
   const d = reply(respond(CAP_ARP_REQUEST, { mac: C }, OWNED));
-  const a = decodeArp(d.frame.subarray(14));
+  const a = arp.decode(d.frame.subarray(14));
   assert.ok(a.ok && toHex(a.value.senderMac) === toHex(C));
   assert.equal(toHex(d.frame.subarray(6, 12)), toHex(C));
 });
@@ -92,10 +95,10 @@ test('ARP conflicts: another MAC using an owned IP as sender', () => {
 test('VLAN-tagged, other ethertypes and malformed frames', () => {
   const arp = CAP_ARP_REQUEST.subarray(14);
   for (const tpid of [0x8100, 0x88a8]) {
-    const tagged = encodeEthernet({ dst: broadcastMac(), src: A, ethertype: tpid, payload: new Uint8Array([0, 5, 0x08, 0x06, ...arp]) });
+    const tagged = ethernet.encode({ dst: broadcastMac(), src: A, ethertype: tpid, payload: new Uint8Array([0, 5, 0x08, 0x06, ...arp]) });
     ignored(respond(tagged, nicB, OWNED), 'vlan-tagged');
   }
-  ignored(respond(encodeEthernet({ dst: broadcastMac(), src: A, ethertype: 0x0800, payload: new Uint8Array(40) }), nicB, OWNED), 'ethertype');
+  ignored(respond(ethernet.encode({ dst: broadcastMac(), src: A, ethertype: 0x0800, payload: new Uint8Array(40) }), nicB, OWNED), 'ethertype');
   assert.deepEqual(respond(new Uint8Array(10), nicB, OWNED), { kind: 'malformed', reason: 'truncated' });
   assert.deepEqual(respond(CAP_ARP_REQUEST.subarray(0, 40), nicB, OWNED), { kind: 'malformed', reason: 'truncated' });
   const badHw = CAP_ARP_REQUEST.slice();
@@ -155,8 +158,8 @@ test('NS: not owned, not for us, own frames; other ICMPv6 and IPv6', () => {
   ignored(respond(CAP_NS, { mac: A }, OWNED), 'own-frame');
   ignored(respond(ndpFrame(C, A, ns({ dst: ip6('2001:db8::2') })), nicB, OWNED), 'not-for-us');
   ignored(respond(CAP_RS, { mac: C }, OWNED), 'not-ndp');
-  const udp = encodeIpv6({ trafficClass: 0, flowLabel: 0, nextHeader: 17, hopLimit: 64, src: ip6('2001:db8::1'), dst: ip6('2001:db8::2'), payload: new Uint8Array(8) });
-  ignored(respond(encodeEthernet({ dst: B, src: A, ethertype: 0x86dd, payload: udp }), nicB, OWNED), 'not-icmpv6');
+  const udp = ipv6.encode({ trafficClass: 0, flowLabel: 0, nextHeader: 17, hopLimit: 64, src: ip6('2001:db8::1'), dst: ip6('2001:db8::2'), payload: new Uint8Array(8) });
+  ignored(respond(ethernet.encode({ dst: B, src: A, ethertype: 0x86dd, payload: udp }), nicB, OWNED), 'not-icmpv6');
   ignored(respond(ndpFrame(SOL_MAC, A, ns({ sourceLinkLayer: parseMac('33:33:00:00:00:01')! })), nicB, OWNED), 'bad-sender-mac');
 });
 
@@ -209,12 +212,12 @@ test('replies never alias the received frame and always decode cleanly with hop 
     const before = toHex(d.frame);
     frame.fill(0xaa);
     assert.equal(toHex(d.frame), before);
-    const eth = decodeEthernet(d.frame);
+    const eth = ethernet.decode(d.frame);
     assert.ok(eth.ok);
     if (eth.value.ethertype === 0x86dd) {
-      const m = decodeNdp(eth.value.payload);
+      const m = ndp.decode(eth.value.payload);
       assert.ok(m.ok && m.value.hopLimit === 255 && m.value.type === 'na' && m.value.override && !m.value.router);
-    } else assert.ok(decodeArp(eth.value.payload).ok);
+    } else assert.ok(arp.decode(eth.value.payload).ok);
   }
 });
 
