@@ -179,6 +179,7 @@ export class Layer2Controller implements Controller {
     this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.nicTimer) clearInterval(this.nicTimer);
+    this.conflicts.stop();
     // Stop answering first, then tell peers: they must not see us dead while we still answer for long,
     // and a released Lease makes them take over without waiting for expiry.
     await this.announcer.close();
@@ -190,6 +191,7 @@ export class Layer2Controller implements Controller {
     this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.nicTimer) clearInterval(this.nicTimer);
+    this.conflicts.stop();
     await this.announcer.close();
     await this.membership.abandon();
   }
