@@ -26,12 +26,6 @@ export interface ConflictReporterOptions {
   now?: () => number;
 }
 
-const DEFAULT_INTERVAL_MS = 10_000;
-/** MACs named in one summary; more are only counted (a flood may spoof thousands). */
-const MAX_MACS = 4;
-/** IPs remembered; only IPs we announce (or probe) ever conflict, so this is generous. */
-const MAX_IPS = 4096;
-
 /** What one report says: the latest conflict, how many it stands for, and the MACs among them. */
 export interface ConflictSummary {
   last: Conflict;
@@ -44,6 +38,12 @@ interface IpWindow {
   reportedAt: number;
   held: ConflictSummary | undefined;
 }
+
+const DEFAULT_INTERVAL_MS = 10_000;
+/** MACs named in one summary; more are only counted (a flood may spoof thousands). */
+const MAX_MACS = 4;
+/** IPs remembered; only IPs we announce (or probe) ever conflict, so this is generous. */
+const MAX_IPS = 4096;
 
 export type ConflictStep = { report: ConflictSummary } | { holdUntil: number };
 

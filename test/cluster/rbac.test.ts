@@ -3,7 +3,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -12,6 +11,7 @@ import {
   V1MicroTime,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { type Access, accessAllowed, showAccess } from '../../scripts/kit/access-review.ts';
 import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
@@ -136,22 +136,8 @@ test('allowed: patch Services and PUT their status, PUT Eip status, create and p
   }
 });
 
-interface Access {
-  verb: string;
-  group?: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-}
-
-async function allowed(a: Access): Promise<boolean> {
-  const r = await speaker.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-    body: { spec: { resourceAttributes: { ...a, group: a.group ?? '' } } },
-  });
-  return r.status?.allowed === true;
-}
-
-const show = (a: Access): string => `${a.verb} ${a.group ? `${a.group}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
+const allowed = (a: Access): Promise<boolean> => accessAllowed(speaker, a);
+const show = showAccess;
 
 // Every verb the code uses (grep src/ for the API calls: informers list+watch; IPAM get after a
 // 409, merge patches, status PUTs; Leases get/create/update; Events create/patch; doctor reads
