@@ -28,7 +28,7 @@ export function startSpeaker(cp: ControlPlane, node: string, extra: string[] = [
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', resolve(REPO_ROOT, 'src/cli/main.ts'), 'speaker', '--enable-layer2=false', '--node-name', node,
-      '--kubeconfig', cp.speakerKubeconfig, '--metrics-addr', '', ...extra],
+      '--kubeconfig', cp.speakerKubeconfig, '--metrics-addr', '', '--health-addr', '', ...extra],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } },
   );
   let err = '';

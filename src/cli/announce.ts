@@ -11,7 +11,7 @@ import { ETHERTYPE_ARP } from '../l2/ethernet.ts';
 import { readInterface } from '../l2/interfaces.ts';
 import { dropAllFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket, PacketSocketError } from '../../native-bindings/packet-socket.ts';
-import { serveObservability } from '../observe/http.ts';
+import { listensEverywhere, serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
 
 const SUMMARY =
@@ -22,7 +22,7 @@ const SUMMARY =
 export const announceFlags: FlagSpec[] = [
   { name: 'interface', env: 'OPENELB_INTERFACE', kind: 'string', help: 'NIC to answer on, e.g. eth0 (required)' },
   { name: 'address', env: 'OPENELB_ADDRESSES', kind: 'list', help: 'IPv4 or IPv6 address to answer for; repeat the flag or separate with commas (required)' },
-  { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: '', help: 'listen address of /metrics, /healthz, /readyz, e.g. :7472 (empty = off)' },
+  { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: '', help: 'listen address of /metrics, /healthz, /readyz, e.g. 127.0.0.1:7472; ":7472" is every interface, the LAN included (empty = off)' },
   { name: 'log-level', env: 'OPENELB_LOG_LEVEL', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
   { name: 'no-probe', env: 'OPENELB_NO_PROBE', kind: 'boolean', default: false, help: 'announce at once, without first probing whether another host has the address' },
   { name: 'probe-ms', env: 'OPENELB_PROBE_MS', kind: 'number', default: 200, help: 'how long to wait for an answer to the ARP probe / DAD solicitation' },
@@ -145,6 +145,9 @@ export async function run(argv: string[]): Promise<number> {
   let server: Server | undefined;
   if (cfg.metricsAddr) {
     try {
+      if (listensEverywhere(cfg.metricsAddr)) {
+        log.warn(`--metrics-addr ${cfg.metricsAddr} listens on every interface: anyone on the network can read the addresses and conflicting MACs; prefer 127.0.0.1`, { addr: cfg.metricsAddr });
+      }
       server = await serveObservability(cfg.metricsAddr, registry, {
         healthy: () => ({ ok: true, detail: 'announcer running' }),
         ready: () => {

@@ -7,7 +7,8 @@ import { EventRecorder } from '../kube/events.ts';
 import { defaultElectionTimings, electionTimingProblems } from '../kube/lease-election.ts';
 import { defaultMembershipTimings, membershipTimingProblems } from '../kube/membership.ts';
 import { log, setLogLevel } from '../log.ts';
-import { serveObservability } from '../observe/http.ts';
+import type { Server } from 'node:http';
+import { listensEverywhere, serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
 import type { Controller, SpeakerContext } from '../speaker/context.ts';
 import { SharedInformers } from '../speaker/informers.ts';
@@ -23,7 +24,8 @@ export const speakerFlags: FlagSpec[] = [
   { name: 'namespace', env: 'OPENELB_NAMESPACE', kind: 'string', default: 'openelb-system', help: 'namespace of the speakers\' Leases' },
   { name: 'enable-layer2', env: 'OPENELB_ENABLE_LAYER2', kind: 'boolean', default: true, help: 'answer ARP/NDP for elected IPs (false: IPAM only, no raw sockets needed)' },
   { name: 'enable-ipam', env: 'OPENELB_ENABLE_IPAM', kind: 'boolean', default: true, help: 'stand for the IPAM Lease (the elected speaker assigns Service IPs)' },
-  { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: ':7472', help: 'listen address of /metrics, /healthz, /readyz (empty = off)' },
+  { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: '127.0.0.1:7472', help: 'listen address of /metrics (and /healthz, /readyz); loopback by default. For Prometheus use the node\'s IP (the DaemonSet: $(HOST_IP):7472); ":7472" is every interface, the LAN included (empty = off)' },
+  { name: 'health-addr', env: 'OPENELB_HEALTH_ADDR', kind: 'string', default: '127.0.0.1:7474', help: 'listen address of /healthz and /readyz only, for the kubelet\'s probes (empty = off)' },
   { name: 'log-level', env: 'OPENELB_LOG_LEVEL', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
   { name: 'ipam-lease-duration-ms', env: 'OPENELB_IPAM_LEASE_DURATION_MS', kind: 'number', default: defaultElectionTimings.leaseDurationMs, help: 'IPAM Lease: how long a silent leader keeps it' },
   { name: 'ipam-renew-deadline-ms', env: 'OPENELB_IPAM_RENEW_DEADLINE_MS', kind: 'number', default: defaultElectionTimings.renewDeadlineMs, help: 'IPAM Lease: leader steps down after failing to renew this long' },
@@ -39,6 +41,7 @@ export interface SpeakerConfig {
   enableLayer2: boolean;
   enableIpam: boolean;
   metricsAddr: string;
+  healthAddr: string;
   logLevel: string;
   ipam: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   membership: { leaseDurationMs: number; retryPeriodMs: number };
@@ -73,6 +76,7 @@ export function speakerConfig(v: FlagValues): SpeakerConfig {
     enableLayer2: v['enable-layer2'] as boolean,
     enableIpam: v['enable-ipam'] as boolean,
     metricsAddr: (v['metrics-addr'] as string | undefined) ?? '',
+    healthAddr: (v['health-addr'] as string | undefined) ?? '',
     logLevel,
     ipam,
     membership,
@@ -121,22 +125,35 @@ export async function run(argv: string[]): Promise<number> {
   if (cfg.enableIpam) controllers.push(new IpamController(ctx, cfg.ipam));
 
   const startedAt = Date.now();
-  const server = cfg.metricsAddr
-    ? await serveObservability(cfg.metricsAddr, registry, {
-        healthy: () => ({ ok: true, detail: `up ${Math.round((Date.now() - startedAt) / 1000)} s` }),
-        ready: () => {
-          const unsynced = ctx.informers.unsynced();
-          if (unsynced.length) return { ok: false, detail: `caches not synced: ${unsynced.join(', ')}` };
-          const notReady = controllers.map((c) => c.ready()).filter((r) => !r.ok);
-          return notReady.length
-            ? { ok: false, detail: notReady.map((r) => r.detail).join('; ') }
-            : { ok: true, detail: 'caches synced' };
-        },
-      })
-    : undefined;
+  const checks = {
+    healthy: () => ({ ok: true, detail: `up ${Math.round((Date.now() - startedAt) / 1000)} s` }),
+    ready: () => {
+      const unsynced = ctx.informers.unsynced();
+      if (unsynced.length) return { ok: false, detail: `caches not synced: ${unsynced.join(', ')}` };
+      const notReady = controllers.map((c) => c.ready()).filter((r) => !r.ok);
+      return notReady.length
+        ? { ok: false, detail: notReady.map((r) => r.detail).join('; ') }
+        : { ok: true, detail: 'caches synced' };
+    },
+  };
+  // Two listeners: the kubelet probes a fixed loopback address, whatever an operator does to the
+  // metrics address (moving /metrics to the node IP for Prometheus must not break the probes).
+  const servers: Server[] = [];
+  for (const [flag, addr, withMetrics] of [['--metrics-addr', cfg.metricsAddr, true], ['--health-addr', cfg.healthAddr, false]] as const) {
+    if (!addr || (!withMetrics && addr === cfg.metricsAddr)) continue;
+    if (listensEverywhere(addr)) {
+      log.warn(`${flag} ${addr} listens on every interface of the node (hostNetwork): anyone on its networks can read it; prefer 127.0.0.1 or the node's IP`, { addr });
+    }
+    try {
+      servers.push(await serveObservability(addr, withMetrics ? registry : undefined, checks));
+    } catch (err) {
+      for (const open of servers) open.close();
+      throw new UsageError(`cannot listen on ${flag} ${addr}: ${err instanceof Error ? err.message : String(err)}; choose another address or port, or set it empty to turn it off`);
+    }
+  }
 
   for (const c of controllers) await c.start();
-  log.info('speaker running', { node: cfg.nodeName, metricsAddr: cfg.metricsAddr || 'off' });
+  log.info('speaker running', { node: cfg.nodeName, metricsAddr: cfg.metricsAddr || 'off', healthAddr: cfg.healthAddr || 'off' });
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -146,7 +163,7 @@ export async function run(argv: string[]): Promise<number> {
   const stopped = (async () => {
     for (const c of controllers) await c.stop();
     await ctx.informers.stop();
-    server?.close();
+    for (const s of servers) s.close();
   })();
   const timedOut = await Promise.race([
     stopped.then(() => false),

@@ -5,18 +5,21 @@ import { IpamState, compareServices, type PlanInput, type PlanResult } from './s
 
 /**
  * 1. Restore every Service's already-assigned IPs (status.loadBalancer.ingress), never re-drawing.
- * 2. Decide every Service in a deterministic order (creationTimestamp, then "ns/name"): keep what
+ * 2. List where the input Eip status disagreed with what the Services show (the repairs). Now,
+ *    before any decision: a fresh allocation for a waiting Service is not missing from the Eip,
+ *    it is new, and a release is not a disagreement.
+ * 3. Decide every Service in a deterministic order (creationTimestamp, then "ns/name"): keep what
  *    fits, allocate for the pending, release for those no longer ours.
- * 3. Compute every Eip's status in OpenELB's shape, and list where the input Eip status disagreed.
+ * 4. Compute every Eip's status in OpenELB's shape.
  */
 export function reconcileAll(input: PlanInput): PlanResult & { state: IpamState } {
   const state = new IpamState(input.pools, input.namespaces);
   const ordered = [...input.services].sort(compareServices);
   for (const svc of ordered) state.restore(svc);
+  const repairs = input.pools.flatMap((p) => state.eipDrift(p.name));
   const services = new Map<string, ReturnType<IpamState['decide']>>();
   for (const svc of ordered) services.set(svc.key, state.decide(svc.key));
   const pools = state.eipStatuses();
-  const repairs = [...pools.keys()].flatMap((n) => state.eipDrift(n));
   state.takeDirtyEips();
   return { services, pools, repairs, state };
 }

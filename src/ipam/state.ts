@@ -108,11 +108,26 @@ export interface PlanInput {
   namespaces: Record<string, Record<string, string>>;
 }
 
+/**
+ * One Eip status.used entry that disagreed with what the Services show, repaired towards the
+ * Services. Structured so callers group and count without parsing `message`.
+ */
+export interface EipRepair {
+  eip: string;
+  ip: string;
+  /** Holder(s) the Eip status named ("ns/a" or "ns/a;ns/b"); '' when it did not list the IP. */
+  statusSaid: string;
+  /** Holder(s) the Services show; '' when none does. */
+  servicesSay: string;
+  /** For people: what disagreed and what was done. */
+  message: string;
+}
+
 export interface PlanResult {
   services: Map<string, ServiceResult>;
   pools: Map<string, EipStatus>;
   /** Eip status entries that disagreed with the Services and were repaired towards the Services. */
-  repairs: string[];
+  repairs: EipRepair[];
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -506,20 +521,37 @@ export class IpamState implements ChooseContext {
     return [...keys].sort(compareKeys);
   }
 
-  /** Differences between an Eip's input status.used and what the Services hold (repaired towards the Services). */
-  eipDrift(name: string): string[] {
+  /**
+   * Differences between an Eip's input status.used and what the Services show, repaired towards
+   * the Services. Meaningful only between restore() and the first decide(): after decide() a fresh
+   * allocation for a waiting Service would look like an entry the Eip "did not list" (reconcileAll
+   * calls it at that point). An entry naming a known Service that shows the IP but is no longer
+   * ours is not drift either: its release follows in decide().
+   */
+  eipDrift(name: string): EipRepair[] {
     const p = this.pools.get(name);
     if (!p) return [];
     const want = this.eipStatus(name)?.used ?? {};
-    const out: string[] = [];
+    const out: EipRepair[] = [];
     for (const [ip, who] of Object.entries(p.statusUsed)) {
       const c = canonicalIP(ip) ?? ip;
-      if (want[c] !== who) out.push(`Eip ${name} status said ${ip} is used by ${who}, Services say ${want[c] ?? 'nobody'}: following the Services`);
+      if (want[c] === who || this.shownByAll(who, c)) continue;
+      const servicesSay = want[c] ?? '';
+      out.push({ eip: name, ip: c, statusSaid: who, servicesSay, message: `Eip ${name} status said ${ip} is used by ${who}, Services say ${servicesSay || 'nobody'}: following the Services` });
     }
     for (const [ip, who] of Object.entries(want)) {
-      if (!(ip in p.statusUsed)) out.push(`Eip ${name} status did not list ${ip} (used by ${who}): following the Services`);
+      if (ip in p.statusUsed) continue;
+      out.push({ eip: name, ip, statusSaid: '', servicesSay: who, message: `Eip ${name} status did not list ${ip} (used by ${who}): following the Services` });
     }
     return out;
+  }
+
+  /** Every Service in `who` ("ns/a;ns/b") is known and shows `ip` in its status. */
+  private shownByAll(who: string, ip: string): boolean {
+    return who.split(';').every((key) => {
+      const e = this.services.get(key);
+      return e !== undefined && !isOurs(e.req) && (e.req.assigned ?? []).some((t) => canonicalIP(t) === ip);
+    });
   }
 
   /** IP -> holders, for the announcer side or debugging. */

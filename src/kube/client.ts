@@ -27,6 +27,7 @@ import {
   type ObservableMiddleware,
   type RequestContext,
   type ResponseContext,
+  type CoreV1Event,
   type V1Lease,
   type V1Service,
   type V1ServiceStatus,
@@ -325,5 +326,17 @@ export class KubeClient implements LeaseApi {
       },
       options,
     ) as Promise<EipObject>;
+  }
+
+  // --- Events -----------------------------------------------------------------------------
+
+  /** Create a core/v1 Event (RBAC: events create). */
+  createEvent(namespace: string, body: CoreV1Event): Promise<CoreV1Event> {
+    return this.core.createNamespacedEvent({ namespace, body, fieldManager: FIELD_MANAGER });
+  }
+
+  /** Merge-patch an Event we created: count, message, lastTimestamp (RBAC: events patch). */
+  patchEvent(namespace: string, name: string, patch: object): Promise<CoreV1Event> {
+    return this.core.patchNamespacedEvent({ namespace, name, body: patch, fieldManager: FIELD_MANAGER }, mergePatchOptions());
   }
 }

@@ -1,4 +1,7 @@
-// /metrics, /healthz and /readyz on one small HTTP server (node:http works on Node and Deno).
+// /metrics, /healthz and /readyz on small HTTP servers (node:http works on Node and Deno).
+// The speaker runs with hostNetwork, so an address without a host (":7472") is every NIC of the
+// node, the LAN included, and /metrics names Service IPs, nodes and the MACs of conflicting hosts:
+// callers default to loopback and say so when told to listen everywhere (listensEverywhere).
 import { createServer, type Server } from 'node:http';
 import type { Registry } from './metrics.ts';
 
@@ -19,11 +22,21 @@ export function parseListenAddress(addr: string): { host: string | undefined; po
   return { host, port };
 }
 
-export async function serveObservability(addr: string, registry: Registry, checks: HealthChecks): Promise<Server> {
+/** True for ":7472", "0.0.0.0:7472", "[::]:7472": every interface of the host. */
+export function listensEverywhere(addr: string): boolean {
+  const { host } = parseListenAddress(addr);
+  return host === undefined || host === '0.0.0.0' || host === '::';
+}
+
+/**
+ * Serve /healthz, /readyz and, with a registry, /metrics on `addr`. Without one (the kubelet's
+ * health listener) /metrics is not served there.
+ */
+export async function serveObservability(addr: string, registry: Registry | undefined, checks: HealthChecks): Promise<Server> {
   const { host, port } = parseListenAddress(addr);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') {
+    if (path === '/metrics' && registry) {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(registry.render());
       return;
@@ -35,7 +48,7 @@ export async function serveObservability(addr: string, registry: Registry, check
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /metrics, /healthz or /readyz\n');
+    res.end(registry ? 'not found: try /metrics, /healthz or /readyz\n' : 'not found: try /healthz or /readyz (/metrics is on --metrics-addr)\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

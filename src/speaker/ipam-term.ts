@@ -307,9 +307,8 @@ export class IpamTerm {
     }
     const byEip = new Map<string, string[]>();
     for (const r of plan.repairs) {
-      const name = /^Eip (\S+) /.exec(r)?.[1] ?? '';
-      byEip.set(name, [...(byEip.get(name) ?? []), r]);
-      log.warn('ipam: repairing Eip status towards the Services', { repair: r });
+      byEip.set(r.eip, [...(byEip.get(r.eip) ?? []), r.message]);
+      log.warn('ipam: repairing Eip status towards the Services', { eip: r.eip, ip: r.ip, statusSaid: r.statusSaid, servicesSay: r.servicesSay, repair: r.message });
     }
     for (const [name, msgs] of byEip) {
       const e = this.eipLatest.get(name);

@@ -23,6 +23,7 @@ import { type NicFacts, readNicFacts } from '../l2/interfaces.ts';
 import { performance } from 'node:perf_hooks';
 import { log } from '../log.ts';
 import type { Gauge } from '../observe/metrics.ts';
+import { ConflictReporter } from './conflict-report.ts';
 import type { Controller, SpeakerContext } from './context.ts';
 import type { Election } from './election.ts';
 import { ElectionMemo } from './election-memo.ts';
@@ -37,7 +38,6 @@ import {
   servicesWithIps,
 } from './layer2-inputs.ts';
 import {
-  EVENT_IP_CONFLICT,
   EVENT_NODE_ASSIGNED,
   type VisibilityAction,
   desiredAnnouncements,
@@ -79,6 +79,7 @@ const MAX_WRITES_IN_FLIGHT = 4;
 export class Layer2Controller implements Controller {
   private readonly membership: Membership;
   private readonly announcer: Announcer;
+  private readonly conflicts: ConflictReporter;
   private readonly readFacts: () => NicFacts;
   private facts: NicFacts | undefined;
   private factsSig = '';
@@ -130,6 +131,7 @@ export class Layer2Controller implements Controller {
       onConflict: (c) => this.onConflict(c),
       onStateChange: (ip, s) => this.onStateChange(ip, s),
     });
+    this.conflicts = new ConflictReporter({ nodeName: ctx.nodeName, events: ctx.events, servicesOf: (ip) => this.servicesOf.get(ip) ?? [] });
     this.readFacts = opts.readNicFacts ?? (() => readNicFacts());
     const r = ctx.registry;
     this.m = {
@@ -177,6 +179,7 @@ export class Layer2Controller implements Controller {
     this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.nicTimer) clearInterval(this.nicTimer);
+    this.conflicts.stop();
     // Stop answering first, then tell peers: they must not see us dead while we still answer for long,
     // and a released Lease makes them take over without waiting for expiry.
     await this.announcer.close();
@@ -188,6 +191,7 @@ export class Layer2Controller implements Controller {
     this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.nicTimer) clearInterval(this.nicTimer);
+    this.conflicts.stop();
     await this.announcer.close();
     await this.membership.abandon();
   }
@@ -412,19 +416,7 @@ export class Layer2Controller implements Controller {
 
   private onConflict(c: Conflict): void {
     this.m.conflicts.inc({ phase: c.phase });
-    const services = this.servicesOf.get(c.ip) ?? [];
-    const message =
-      c.phase === 'probe'
-        ? `another host (MAC ${c.mac}) answers for ${c.ip} on the network of NIC ${c.nic} of node ${this.ctx.nodeName}; not announcing it; find and remove the other host's address`
-        : `another host (MAC ${c.mac}) claims ${c.ip}, which node ${this.ctx.nodeName} announces on NIC ${c.nic}; clients may reach either host; find and remove the other host's address`;
-    log.warn('layer2: address conflict', { ...c, node: this.ctx.nodeName });
-    for (const s of services) {
-      const target = targetOf(
-        { kind: 'Service', apiVersion: 'v1', metadata: { name: s.name, namespace: s.namespace, ...(s.uid ? { uid: s.uid } : {}) } },
-        { kind: 'Service', apiVersion: 'v1' },
-      );
-      void this.ctx.events.warning(target, EVENT_IP_CONFLICT, message, `${EVENT_IP_CONFLICT}/${c.ip}`);
-    }
+    this.conflicts.report(c);
   }
 
   private onStateChange(_ip: string, s: AnnounceState): void {

@@ -116,7 +116,7 @@ test('service informer (speaker SA via proxy): create/update/delete, coalesced b
   assert.equal(inf.hasSynced, true);
 });
 
-test('eip informer and Eip status helpers (speaker SA): status patch, stale replace gets 409', async (t) => {
+test('eip informer and Eip status helpers: status patch (admin), stale replace gets 409 (speaker SA)', async (t) => {
   const speaker = new KubeClient(cp.speakerConfig());
   const name = uniqueName('oelb-kube-eip');
   await admin.custom.createClusterCustomObject({
@@ -138,7 +138,8 @@ test('eip informer and Eip status helpers (speaker SA): status patch, stale repl
   assert.ok(inf.get(name), 'cluster-scoped Eip found by name');
 
   const read = await speaker.getEip(name);
-  const patched = await speaker.patchEipStatus(name, { status: { poolSize: 10, usage: 0, v4: true, firstIP: '192.0.2.10', lastIP: '192.0.2.19' } });
+  // The speaker only PUTs Eip status (RBAC: eips/status update); the merge patch is the admin's.
+  const patched = await admin.patchEipStatus(name, { status: { poolSize: 10, usage: 0, v4: true, firstIP: '192.0.2.10', lastIP: '192.0.2.19' } });
   assert.equal(patched.status?.poolSize, 10);
   await waitFor(() => inf.get(name)?.status?.poolSize === 10, 5000, 'status change seen by the informer');
   // spec is untouched by a status write
@@ -152,12 +153,13 @@ test('eip informer and Eip status helpers (speaker SA): status patch, stale repl
   assert.deepEqual(replaced.status, { poolSize: 10, usage: 1, used: { '192.0.2.10': 'ns/svc' } });
 });
 
-test('service status helpers (speaker SA): merge patch and conditional replace', async () => {
+test('service status helpers: merge patch (admin), conditional replace (speaker SA)', async () => {
   const ns = await testNamespace(cp);
   const speaker = new KubeClient(cp.speakerConfig());
   await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, 's') });
   const before = await speaker.core.readNamespacedService({ namespace: ns, name: 's' });
-  const p = await speaker.patchServiceStatus(ns, 's', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } });
+  // The speaker only PUTs Service status (RBAC: services/status update).
+  const p = await admin.patchServiceStatus(ns, 's', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } });
   assert.equal(p.status?.loadBalancer?.ingress?.[0]?.ip, '192.0.2.10');
   await assert.rejects(
     speaker.replaceServiceStatus(before, { loadBalancer: { ingress: [{ ip: '192.0.2.11' }] } }),

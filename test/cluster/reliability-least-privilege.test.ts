@@ -6,7 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import { type Access, accessAllowed, showAccess } from '../../scripts/kit/access-review.ts';
 import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
@@ -26,25 +27,9 @@ async function status(p: Promise<unknown>): Promise<number> {
   }
 }
 
-interface Access {
-  verb: string;
-  group?: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
-
 /** The API server's authorizer answer for the speaker's token (SelfSubjectAccessReview). */
-async function allowed(a: Access): Promise<boolean> {
-  const r = await speaker.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-    body: { spec: { resourceAttributes: { ...a, group: a.group ?? '' } } },
-  });
-  return r.status?.allowed === true;
-}
-
-const show = (a: Access): string =>
-  `${a.verb} ${a.group ? a.group + '/' : ''}${a.resource}${a.subresource ? '/' + a.subresource : ''}${a.namespace ? ' in ' + a.namespace : ' (cluster)'}`;
+const allowed = (a: Access): Promise<boolean> => accessAllowed(speaker, a);
+const show = showAccess;
 
 /** A raw request with the given identity (for subresources client-node has no call for). */
 function raw(kc: KubeConfig, method: string, path: string): Promise<{ code: number; body: string }> {

@@ -77,6 +77,19 @@ test('DaemonSet: speaker flags, env, NET_RAW only, no CPU limit', () => {
   assert.ok(c.resources.limits.memory);
   assert.equal(c.readinessProbe.httpGet.path, '/readyz');
   assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+  // Nothing on every interface: /metrics and health on loopback, and the probes go where health
+  // listens (hostNetwork: the kubelet's 127.0.0.1 is the pod's).
+  const value = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value]));
+  assert.equal(value.OPENELB_METRICS_ADDR, '127.0.0.1:7472');
+  assert.equal(value.OPENELB_HEALTH_ADDR, '127.0.0.1:7474');
+  assert.equal(env.HOST_IP, 'status.hostIP');
+  assert.ok(!c.args.some((a: string) => a.startsWith('--metrics-addr')), 'no --metrics-addr in args (the env var is the one place)');
+  const health = c.ports.find((p: Obj) => p.name === 'health');
+  for (const probe of [c.readinessProbe, c.livenessProbe]) {
+    assert.equal(probe.httpGet.host, '127.0.0.1');
+    assert.equal(probe.httpGet.port, 'health');
+  }
+  assert.equal(`127.0.0.1:${health.containerPort}`, value.OPENELB_HEALTH_ADDR);
   const taints = pod.tolerations.map((t: Obj) => t.key).sort();
   assert.deepEqual(taints, ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']);
 });

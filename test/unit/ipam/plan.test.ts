@@ -408,7 +408,32 @@ test('drift between Eip status and Services is repaired towards the Services', (
   const out = reconcileAll({ pools: [p], services: [svc('ns/a', { assigned: ['10.1.0.1'] })], namespaces: {} });
   assert.deepEqual(out.pools.get('p')?.used, { '10.1.0.1': 'ns/a' });
   assert.equal(out.repairs.length, 1);
-  assert.match(out.repairs[0] ?? '', /10\.1\.0\.2 is used by ns\/gone, Services say nobody/);
+  assert.deepEqual({ ...out.repairs[0], message: undefined }, { eip: 'p', ip: '10.1.0.2', statusSaid: 'ns/gone', servicesSay: '', message: undefined });
+  assert.match(out.repairs[0]?.message ?? '', /10\.1\.0\.2 is used by ns\/gone, Services say nobody/);
+});
+
+test('a fresh allocation for a waiting Service is not a repair; an IP a Service shows but the Eip lacks is', () => {
+  // ns/a shows 10.1.0.1, the Eip lists nothing: genuine drift. ns/b and ns/c wait for an address
+  // and get one in this very plan: new allocations, not entries the Eip "did not list".
+  const p = eip('p', '10.1.0.0/28', {}, { statusUsed: {}, annotations: { 'eip.openelb.kubesphere.io/is-default-eip': 'true' } });
+  const out = reconcileAll({
+    pools: [p],
+    services: [svc('ns/a', { assigned: ['10.1.0.1'] }), svc('ns/b'), svc('ns/c')],
+    namespaces: {},
+  });
+  assert.equal(out.services.get('ns/b')?.state, 'assigned');
+  assert.equal(out.services.get('ns/c')?.state, 'assigned');
+  assert.deepEqual(
+    out.repairs.map((r) => (typeof r === 'string' ? r : `${r.eip} ${r.ip} said=${r.statusSaid} services=${r.servicesSay}`)),
+    ['p 10.1.0.1 said= services=ns/a'],
+  );
+});
+
+test('an Eip entry for a Service that opted out and still shows the IP is a release, not a repair', () => {
+  const p = eip('p', '10.1.0.0/28', {}, { statusUsed: { '10.1.0.1': 'ns/a' } });
+  const out = reconcileAll({ pools: [p], services: [svc('ns/a', { assigned: ['10.1.0.1'], managed: true, type: 'ClusterIP' })], namespaces: {} });
+  assert.equal(out.services.get('ns/a')?.state, 'released');
+  assert.deepEqual(out.repairs, []);
 });
 
 test('determinism: input order does not change the result; creation order decides', () => {
