@@ -181,7 +181,7 @@ test('exposition output is unchanged: 5,000 random writes and removals render as
         refG.remove(l);
         break;
       default: {
-        const m = rnd(20) === 0 ? {} : rnd(2) === 0 ? { ip: ips[rnd(ips.length)]! } : { ip: ips[rnd(ips.length)]!, nic: nics[rnd(nics.length)]! };
+        const m: Record<string, string> = rnd(20) === 0 ? {} : rnd(2) === 0 ? { ip: ips[rnd(ips.length)]! } : { ip: ips[rnd(ips.length)]!, nic: nics[rnd(nics.length)]! };
         c.removeMatching(m);
         refC.removeMatching(m);
         g.removeMatching(m);
