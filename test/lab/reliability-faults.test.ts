@@ -17,7 +17,7 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
 import { LAB_LABEL, type LabService, SeedLab } from '../../scripts/lab/lab.ts';
-import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, mergePatchOptions } from '../../src/kube/client.ts';
+import { EIP_GROUP, EIP_PLURAL, EIP_VERSION } from '../../src/kube/client.ts';
 import { ControlPlaneFaults, findStateDir } from '../reliability/control-plane-faults.ts';
 import { assertStatic, checkInvariants, ipOf } from '../reliability/invariants.ts';
 import { record, scale } from '../reliability/proc.ts';
@@ -67,7 +67,7 @@ async function owners(): Promise<Map<string, string>> {
 async function waitApiBack(timeoutMs = scale(60_000, 180_000)): Promise<number> {
   const t0 = performance.now();
   let good = 0;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       await lab.admin.core.listNamespacedService({ namespace: lab.namespace });
@@ -165,8 +165,8 @@ test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its
   const t0 = performance.now();
   await leader.killSpeaker();
   let vipMs = 0;
-  let leaseMs = 0;
-  let newMs = 0;
+  let leaseMs: number;
+  let newMs: number;
   let inv;
   try {
     // VIP failover: another node answers (exactly one) — measured on the wire.
@@ -280,8 +280,8 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
   await node.link(false);
   const t0 = performance.now();
   // While down: another node answers (the speaker sees its NIC down and steps aside).
-  let failoverMs = 0;
-  let during = '';
+  let failoverMs: number;
+  let during: string;
   for (;;) {
     const macs = await lab.arpingAll(target.ip, 1);
     if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
@@ -300,7 +300,7 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
   // node's network setup would (the lab's link() does not).
   for (const m of lab.nodes) if (m !== node) await node.netns.ip('route', 'replace', `10.244.${m.index + 1}.0/24`, 'via', m.spec.ip4);
   const tUp = performance.now();
-  let back = '';
+  let back: string;
   for (;;) {
     const n = await lab.neighbour(target.ip);
     if (n?.mac && lab.nodeByMac(n.mac)) {
@@ -331,7 +331,7 @@ test('a Node object deleted: its VIPs move to other nodes (exactly one answers);
   const saved = await lab.admin.core.readNode({ name: node.name });
   await lab.admin.core.deleteNode({ name: node.name });
   const t0 = performance.now();
-  let moved = '';
+  let moved: string;
   for (;;) {
     const macs = await lab.arpingAll(target.ip, 1);
     if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
