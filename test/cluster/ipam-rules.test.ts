@@ -111,7 +111,14 @@ test('pool choice: the annotation names the Eip; else namespace-allowed Eips by 
   await waitIPs(c, w.ns, b, [`${w.net}.32`]);
   const svcB = await getService(c, w.ns, b);
   assert.equal(svcB?.metadata?.labels?.['eip.openelb.kubesphere.io/v1alpha2'], high);
-  assert.ok(low);
+  // The pool that lost on priority gave nothing out: its status lists no address in use (a choice
+  // by creation order or by name would have drawn from it, created before `high`).
+  const lowStatus = await waitFor('the losing pool\'s status', async () => {
+    const x = (await getEip(c, low))?.status as { used?: Record<string, string>; usage?: number; poolSize?: number } | undefined;
+    return x?.poolSize !== undefined ? x : false;
+  });
+  assert.equal(lowStatus.usage ?? 0, 0, `Eip ${low} (priority 5) lost to priority 1: ${JSON.stringify(lowStatus)}`);
+  assert.deepEqual(Object.keys(lowStatus.used ?? {}), []);
 
   // namespaceSelector: a labelled namespace draws from the pool that selects it.
   const team = uniqueName('team');
