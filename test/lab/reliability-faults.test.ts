@@ -16,6 +16,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
+import { ClientArpWatch, epochMs } from '../../scripts/lab/client-arp-watch.ts';
+import { CI_LOAD_MARGIN_MS, CRASH_BOUND_MS, CRASH_PROMISE_MS } from '../../scripts/lab/failover-bounds.ts';
 import { LAB_LABEL, type LabService, SeedLab } from '../../scripts/lab/lab.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION } from '../../src/kube/client.ts';
 import { ControlPlaneFaults, findStateDir } from '../reliability/control-plane-faults.ts';
@@ -162,6 +164,8 @@ test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its
   assert.ok(own.length > 0, `no VIP elected to the IPAM leader ${leaderName}`);
   for (const s of own) await lab.waitForAnnouncer(s.ip, leaderName);
 
+  const watch = await ClientArpWatch.start(lab, own.map((s) => s.ip));
+  const tEpoch = epochMs();
   const t0 = performance.now();
   await leader.killSpeaker();
   let vipMs = 0;
@@ -169,16 +173,14 @@ test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its
   let newMs: number;
   let inv;
   try {
-    // VIP failover: another node answers (exactly one) — measured on the wire.
+    // VIP failover, measured on the wire: the first ARP from another node at the client, then
+    // (counting distinct MACs, independent of the election code) exactly that node answers.
     for (const s of own) {
-      for (;;) {
-        const macs = await lab.arpingAll(s.ip, 1);
-        if (macs.length === 1 && macs[0] !== leader.mac && lab.nodeByMac(macs[0])) break;
-        assert.ok(performance.now() - t0 < 10_000, `${s.ip} not taken over within 10 s: ${JSON.stringify(macs)}\n${lab.logs(20)}`);
-        await sleep(50);
-      }
-      vipMs = Math.max(vipMs, performance.now() - t0);
+      const arp = await watch.firstFromOther(s.ip, leader.mac, tEpoch);
+      vipMs = Math.max(vipMs, arp.ms);
+      assert.deepEqual(await lab.arpingAll(s.ip), [arp.mac], `${s.ip}: exactly the new owner answers`);
     }
+    await watch.stop();
     // IPAM Lease: another speaker holds it; a new Service gets its IP.
     for (;;) {
       const h = await ipamLeader();
@@ -204,7 +206,8 @@ test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its
     after: inv,
     afterRejoin: inv2,
   });
-  assert.ok(vipMs < 4000, `VIP failover after a crash took ${Math.round(vipMs)} ms (SPEC: 2 s with default timings)`);
+  assert.ok(vipMs <= CRASH_BOUND_MS,
+    `VIP failover after a crash took ${Math.round(vipMs)} ms (promise ${CRASH_PROMISE_MS} ms with default timings + ${CI_LOAD_MARGIN_MS} ms load margin; scripts/lab/failover-bounds.ts)`);
 });
 
 test('the IPAM leader is killed during a burst of Service creations: every Service gets exactly one IP, none twice, none lost', { timeout: scale(300_000, 900_000) }, async (t) => {
@@ -283,15 +286,16 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
   let failoverMs: number;
   let during: string;
   for (;;) {
-    const macs = await lab.arpingAll(target.ip, 1);
-    if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
+    const mac = await lab.arping(target.ip, 1);
+    if (mac && mac !== node.mac && lab.nodeByMac(mac)) {
       failoverMs = performance.now() - t0;
-      during = lab.nodeByMac(macs[0])!.name;
+      during = lab.nodeByMac(mac)!.name;
       break;
     }
-    assert.ok(performance.now() - t0 < 8000, `${target.ip} not answered by another node 8 s after ${node.name}'s NIC went down: ${JSON.stringify(macs)}\n${lab.logs(20)}`);
+    assert.ok(performance.now() - t0 < 8000, `${target.ip} not answered by another node 8 s after ${node.name}'s NIC went down: ${mac}\n${lab.logs(20)}`);
     await sleep(100);
   }
+  assert.deepEqual(await lab.arpingAll(target.ip), [lab.node(during).mac], `${target.ip}: exactly ${during} answers while ${node.name}'s NIC is down`);
   await sleep(Math.max(0, scale(2000, 10_000) - (performance.now() - t0)));
   // A stale client entry: only an announcement can fix it without the client asking.
   await lab.client.ip('neigh', 'replace', target.ip, 'lladdr', '02:00:00:00:00:99', 'nud', 'stale', 'dev', 'eth0');
@@ -333,15 +337,16 @@ test('a Node object deleted: its VIPs move to other nodes (exactly one answers);
   const t0 = performance.now();
   let moved: string;
   for (;;) {
-    const macs = await lab.arpingAll(target.ip, 1);
-    if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
-      moved = lab.nodeByMac(macs[0])!.name;
+    const mac = await lab.arping(target.ip, 1);
+    if (mac && mac !== node.mac && lab.nodeByMac(mac)) {
+      moved = lab.nodeByMac(mac)!.name;
       break;
     }
-    assert.ok(performance.now() - t0 < 10_000, `${target.ip} still answered by ${JSON.stringify(macs)} 10 s after deleting Node ${node.name}\n${lab.logs(20)}`);
+    assert.ok(performance.now() - t0 < 10_000, `${target.ip} still answered by ${mac} 10 s after deleting Node ${node.name}\n${lab.logs(20)}`);
     await sleep(100);
   }
   const moveMs = performance.now() - t0;
+  assert.deepEqual(await lab.arpingAll(target.ip), [lab.node(moved).mac], `${target.ip}: exactly ${moved} answers after Node ${node.name} was deleted`);
   const inv = await checkInvariants(lab, 'after deleting a Node', known, { web });
   await lab.admin.core.createNode({ body: { metadata: { name: node.name, labels: saved.metadata?.labels ?? {} } } });
   const inv2 = await checkInvariants(lab, 'after re-creating the Node', known, { web });
