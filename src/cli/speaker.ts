@@ -9,6 +9,7 @@ import { defaultMembershipTimings, membershipTimingProblems } from '../kube/memb
 import { log, setLogLevel } from '../log.ts';
 import { serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
+import { registerProcessMetrics } from '../observe/process-metrics.ts';
 import type { Controller, SpeakerContext } from '../speaker/context.ts';
 import { SharedInformers } from '../speaker/informers.ts';
 import { IpamController } from '../speaker/ipam-controller.ts';
@@ -104,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   const registry = new Registry();
+  registerProcessMetrics(registry);
   const ctx: SpeakerContext = {
     client,
     namespace: cfg.namespace,

@@ -4,6 +4,13 @@
 // trend on the speaker that never restarts, descriptors and sockets back to their baseline, the
 // pools empty again, the invariants hold, and no network namespace is left behind.
 // Short in `npm test` (OELB_RELIABILITY unset: ~25 s of churn); `npm run reliability` runs 10 min.
+//
+// The trend the short window can honestly measure: per round, not per second. After each round's
+// Services are deleted the speaker returns to the same state (pool empty, no churn address owned),
+// so counts taken at that quiet point must not grow from round to round: open fds, sockets, timers
+// and other event-loop resources (nodejs_active_resources), and /metrics series. A leak of one
+// object per Service churned grows them by PER_ROUND per round; RSS over 25 s mostly shows heap
+// sizing after warm-up, so its trend is left to the full run.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
@@ -12,12 +19,47 @@ import { EIP_GROUP, EIP_PLURAL, EIP_VERSION } from '../../src/kube/client.ts';
 import { listNamespaces } from '../../scripts/kit/netns.ts';
 import { checkInvariants, ipOf } from '../reliability/invariants.ts';
 import { FULL, fds, record, rssKiB, scale, slope, type Sample, sample } from '../reliability/proc.ts';
+import { ACTIVE_RESOURCES_METRIC } from '../../src/observe/process-metrics.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const CHURN_MS = scale(25_000, 600_000);
 const RESTART_EVERY = 4; // churn rounds between restarts of the third node's speaker
 const PER_ROUND = 5;
 const POOL = 'soak-pool';
+const POOL_PREFIX = '10.201.0.';
+// A leak of one object per Service churned grows a quiet-point count by PER_ROUND (5) per round;
+// with no leak the counts move by a few (API connections reconnecting, backoff and Lease timers in
+// flight) and show no slope. The bound sits well below one per Service and above that noise.
+const MAX_GROWTH_PER_ROUND = 1.5;
+const MIN_ROUNDS_FOR_TREND = 4;
+
+interface QuietPoint {
+  round: number;
+  fds: number;
+  sockets: number;
+  timers: number;
+  activeResources: number;
+  series: number;
+}
+
+/** Counts of the steady speaker at a quiet point (no churn Service left). */
+async function quietPoint(round: number, node: SeedLab['nodes'][number], webIps: string[]): Promise<QuietPoint> {
+  const f = fds(node.speaker!.pid!);
+  const m = await node.http('/metrics');
+  const lines = m.split('\n').filter((l) => l && !l.startsWith('#'));
+  const active = lines.filter((l) => l.startsWith(`${ACTIVE_RESOURCES_METRIC}{`));
+  const count = (l: string): number => Number(l.slice(l.lastIndexOf(' ') + 1));
+  return {
+    round,
+    fds: f.total,
+    sockets: f.sockets,
+    timers: active.filter((l) => l.includes('type="Timeout"')).reduce((a, l) => a + count(l), 0),
+    activeResources: active.reduce((a, l) => a + count(l), 0),
+    // Series of the web Services' addresses come and go as their owner changes (a restart re-elects);
+    // the process gauges change with every scrape. Everything else must be back to the same set.
+    series: lines.filter((l) => !l.startsWith(`${ACTIVE_RESOURCES_METRIC}{`) && !webIps.some((ip) => l.includes(`ip="${ip}"`))).length,
+  };
+}
 
 let lab: SeedLab;
 let labId = '';
@@ -75,6 +117,7 @@ test('churn (Services created/deleted, endpoints moving, a speaker restarting): 
   // Baseline after a first warm-up round (caches, sockets for the first addresses).
   const base = { fds: fds(steady.speaker!.pid!), rss: rssKiB(steady.speaker!.pid!) };
 
+  const quiet: QuietPoint[] = [];
   let round = 0;
   let created = 0;
   let restarts = 0;
@@ -106,6 +149,19 @@ test('churn (Services created/deleted, endpoints moving, a speaker restarting): 
       restarts++;
     }
     await Promise.all(names.map((n) => lab.admin.core.deleteNamespacedService({ namespace: lab.namespace, name: n })));
+    // Quiet point: the round's Services are gone from the pool and from the steady speaker.
+    const tQuiet = performance.now();
+    for (;;) {
+      const eip = (await lab.admin.getEip(POOL)) as { status?: { usage?: number } };
+      const m = await steady.http('/metrics');
+      if ((eip.status?.usage ?? 0) === 0 && !m.includes(`ip="${POOL_PREFIX}`)) break;
+      if (performance.now() - tQuiet > 20_000) {
+        failures.push(`round ${round}: churn addresses still in the pool or on ${steady.name} 20 s after deleting them`);
+        break;
+      }
+      await sleep(200);
+    }
+    quiet.push(await quietPoint(round, steady, web.map((w) => w.ip)));
   }
   const churnMs = performance.now() - t0;
 
@@ -130,6 +186,16 @@ test('churn (Services created/deleted, endpoints moving, a speaker restarting): 
   const rssSlopeKiBs = slope(half.map((x) => x.t), half.map((x) => x.rssKiB));
   const fdSlope = slope(half.map((x) => x.t), half.map((x) => x.fds));
   const restartedSamples = samples.get(restarted.name)!;
+  // Per-round trend at the quiet points; round 1 is warm-up (first sockets, caches, timers).
+  const trendPoints = quiet.slice(1);
+  const perRound = (k: keyof Omit<QuietPoint, 'round'>): number => +slope(trendPoints.map((q) => q.round), trendPoints.map((q) => q[k])).toFixed(2);
+  const quietTrend = {
+    fds: perRound('fds'),
+    sockets: perRound('sockets'),
+    timers: perRound('timers'),
+    activeResources: perRound('activeResources'),
+    series: perRound('series'),
+  };
   const figures = {
     churnS: Math.round(churnMs / 1000),
     rounds: round,
@@ -144,11 +210,19 @@ test('churn (Services created/deleted, endpoints moving, a speaker restarting): 
     fdSlopePerHour: +(fdSlope * 3600).toFixed(1),
     restartedSpeakerMaxRssMiB: +(Math.max(...restartedSamples.map((x) => x.rssKiB)) / 1024).toFixed(1),
     cpuSecondsSteady: +(s0.at(-1)!.cpu - s0[0]!.cpu).toFixed(1),
+    quietPoints: quiet,
+    quietTrendPerRound: quietTrend,
     failures,
     ...inv,
   };
   record(t, 'soak', figures);
   assert.deepEqual(failures, []);
+  // No growth from round to round at the quiet points (see the header): a leak per Service fails here.
+  assert.ok(trendPoints.length >= MIN_ROUNDS_FOR_TREND, `only ${quiet.length} rounds: too few for a trend`);
+  assert.ok(quiet.every((q) => q.activeResources > 0), 'the speaker publishes its event-loop resources (nodejs_active_resources)');
+  for (const [k, v] of Object.entries(quietTrend)) {
+    assert.ok(v < MAX_GROWTH_PER_ROUND, `${k} grows by ${v} per round of ${PER_ROUND} Services churned (quiet points: ${JSON.stringify(quiet.map((q) => q[k as keyof QuietPoint]))})`);
+  }
   // Descriptors and sockets return to the baseline (a leak grows them with every round).
   assert.ok(end.fds.total <= base.fds.total + 3, `fds ${base.fds.total} -> ${end.fds.total}`);
   assert.ok(end.fds.sockets <= base.fds.sockets + 3, `sockets ${base.fds.sockets} -> ${end.fds.sockets}`);
