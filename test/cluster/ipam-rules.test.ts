@@ -1,4 +1,4 @@
-// SPEC §1 / §3 IPAM rules that need the API server, against one speaker CLI process
+// SPEC.md §1 / §3 IPAM rules that need the API server, against one speaker CLI process
 // (`speaker --enable-layer2=false`, the speaker's ServiceAccount). Each test uses its own
 // namespace and its own address block, and deletes its Services and Eips while the speaker runs.
 import assert from 'node:assert/strict';
