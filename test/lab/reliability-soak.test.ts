@@ -7,10 +7,14 @@
 //
 // The trend the short window can honestly measure: per round, not per second. After each round's
 // Services are deleted the speaker returns to the same state (pool empty, no churn address owned),
-// so counts taken at that quiet point must not grow from round to round: open fds, sockets, timers
-// and other event-loop resources (nodejs_active_resources), and /metrics series. A leak of one
-// object per Service churned grows them by PER_ROUND per round; RSS over 25 s mostly shows heap
-// sizing after warm-up, so its trend is left to the full run.
+// so the number of live timers (nodejs_active_resources{type="Timeout"}) taken at that quiet point
+// must not grow from round to round: a timer left behind per address or per Service grows it with
+// every round (an injected one-timer-per-address leak read 7 -> 24 over 8 rounds, 2.4 per round;
+// without it 3-6, slope 0.14). Open fds, sockets, all event-loop resources and /metrics series are
+// recorded at the same points but not asserted as a trend: API connections come and go for
+// tens of seconds (sockets 36 -> 96 -> 37 across three rounds with nothing leaking), so in 25 s
+// their slope is noise; fd and socket leaks are caught by the end-of-run return to baseline
+// below. RSS over 25 s mostly shows heap sizing after warm-up, so its trend is left to the full run.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
@@ -27,11 +31,10 @@ const RESTART_EVERY = 4; // churn rounds between restarts of the third node's sp
 const PER_ROUND = 5;
 const POOL = 'soak-pool';
 const POOL_PREFIX = '10.201.0.';
-// A leak of one object per Service churned grows a quiet-point count by PER_ROUND (5) per round,
-// one per address the steady node announced by ~5/3. With no leak the counts move by a few (API
-// connections reconnecting, Lease and backoff timers in flight; measured: fds 44-53, timers 3-6
-// over 7 rounds, slopes -0.03 and 0.14) and taking the least of three readings per quiet point
-// damps that. The bound sits below one leaked object per address and above the noise.
+// A timer leaked per Service churned grows the quiet-point count by PER_ROUND (5) per round, one per
+// address the steady node announced by ~5/3. Without a leak, Lease and backoff timers in flight
+// move it by a few (measured 3-6 over 7 rounds, slope 0.14), and the least of three readings per
+// quiet point damps that. The bound sits below one leaked timer per address and above the noise.
 const MAX_GROWTH_PER_ROUND = 1;
 const MIN_ROUNDS_FOR_TREND = 4;
 
@@ -231,12 +234,11 @@ test('churn (Services created/deleted, endpoints moving, a speaker restarting): 
   };
   record(t, 'soak', figures);
   assert.deepEqual(failures, []);
-  // No growth from round to round at the quiet points (see the header): a leak per Service fails here.
+  // No growth of live timers from round to round at the quiet points (see the header).
   assert.ok(trendPoints.length >= MIN_ROUNDS_FOR_TREND, `only ${quiet.length} rounds: too few for a trend`);
-  assert.ok(quiet.every((q) => q.activeResources > 0), 'the speaker publishes its event-loop resources (nodejs_active_resources)');
-  for (const [k, v] of Object.entries(quietTrend)) {
-    assert.ok(v < MAX_GROWTH_PER_ROUND, `${k} grows by ${v} per round of ${PER_ROUND} Services churned (quiet points: ${JSON.stringify(quiet.map((q) => q[k as keyof QuietPoint]))})`);
-  }
+  assert.ok(quiet.every((q) => q.timers > 0), 'the speaker publishes its live timers (nodejs_active_resources{type="Timeout"})');
+  assert.ok(quietTrend.timers < MAX_GROWTH_PER_ROUND,
+    `live timers grow by ${quietTrend.timers} per round of ${PER_ROUND} Services churned (quiet points: ${JSON.stringify(quiet.map((q) => q.timers))})`);
   // Descriptors and sockets return to the baseline (a leak grows them with every round).
   assert.ok(end.fds.total <= base.fds.total + 3, `fds ${base.fds.total} -> ${end.fds.total}`);
   assert.ok(end.fds.sockets <= base.fds.sockets + 3, `sockets ${base.fds.sockets} -> ${end.fds.sockets}`);
