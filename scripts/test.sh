@@ -33,6 +33,21 @@ run_tier() {
     $files || status=1
 }
 
+# First gate: the type check and the linter (eslint.config.js), side by side (one core each).
+# A failure here stops the run: no tier is worth reading on code that does not type-check.
+echo "=== gate: tsc --noEmit and eslint"
+npx tsc --noEmit >"$out/tsc.log" 2>&1 &
+tsc_pid=$!
+npx eslint . >"$out/eslint.log" 2>&1 &
+eslint_pid=$!
+gate=0
+wait "$tsc_pid" || { echo "type check failed (npx tsc --noEmit):" >&2; cat "$out/tsc.log" >&2; gate=1; }
+wait "$eslint_pid" || { echo "lint failed (npm run lint):" >&2; cat "$out/eslint.log" >&2; gate=1; }
+if [ "$gate" != 0 ]; then
+  echo "tests: not run (the type-check/lint gate failed)" >&2
+  exit 1
+fi
+
 if [ "$(id -u)" != 0 ] && [[ " $tiers " =~ " netns "|" lab " ]]; then
   echo "the netns and lab tiers need root (network namespaces, raw sockets); run as root or with sudo" >&2
   exit 1

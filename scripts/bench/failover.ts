@@ -15,6 +15,7 @@
 // Usage: npx tsx scripts/bench/failover.ts [--runs 10] [--mode both|graceful|crash] [--runtime node|deno] [--json]
 // Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
 import process from 'node:process';
+import { CRASH_PROMISE_MS, GRACEFUL_PROMISE_MS } from '../lab/failover-bounds.ts';
 import { type LabNode, SeedLab } from '../lab/lab.ts';
 import { tsxArgv } from '../kit/netns.ts';
 
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
       const neigh = stats(rs.map((r) => r.neighMs).filter(Number.isFinite));
       const http = m === 'crash' ? stats(rs.map((r) => r.httpMs ?? NaN).filter(Number.isFinite)) : undefined;
       (report.results as Record<string, unknown>)[m] = { arp, neigh, http, httpFailures: rs.reduce((a, r) => a + r.httpFailures, 0), n: rs.length };
-      const goal = m === 'graceful' ? 250 : 2000;
+      const goal = m === 'graceful' ? GRACEFUL_PROMISE_MS : CRASH_PROMISE_MS;
       say(`\n${m}: n=${rs.length} arp median ${arp.median.toFixed(1)} ms, p90 ${arp.p90.toFixed(1)}, max ${arp.max.toFixed(1)} (goal <= ${goal} ms: ${arp.max <= goal ? 'met' : arp.median <= goal ? 'median met' : 'NOT met'})` +
         `; ip neigh median ${neigh.median.toFixed(1)} ms` + (http ? `; http back median ${http.median.toFixed(1)} ms, p90 ${http.p90.toFixed(1)}, max ${http.max.toFixed(1)}` : `; http failures ${rs.reduce((a, r) => a + r.httpFailures, 0)}`));
     }

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const ns = await testNamespace(cp, 'ipam-bench');
   const nsBase = await testNamespace(cp, 'ipam-bench-base');
   const names = Array.from({ length: N }, (_, i) => `svc-${String(i).padStart(5, '0')}`);
-  let result: Record<string, unknown> = {};
+  let result: Record<string, unknown>;
   try {
     await waitFor('the bench speaker to lead', async () => (await ipamHolder(c)) === speaker.node, 60_000);
     const prefixLen = 32 - Math.ceil(Math.log2(N + 8));

@@ -236,7 +236,7 @@ export async function cleanup(c: KubeClient, services: Array<[string, string]>, 
       used: (e!.status as { used?: unknown } | undefined)?.used,
       conditions: (e!.status as { conditions?: Array<{ type: string; reason: string }> } | undefined)?.conditions?.map((x) => `${x.type}:${x.reason}`),
     }));
-    throw new Error(`${(err as Error).message}; left: ${detail.join(' ')}`);
+    throw new Error(`${(err as Error).message}; left: ${detail.join(' ')}`, { cause: err });
   }
 }
 

@@ -449,3 +449,22 @@ export async function listNamespaces(): Promise<string[]> {
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
     .filter((n) => n.length > 0);
 }
+
+/**
+ * The distinct MACs that answer one broadcast ARP request (IPv4) or Neighbor Solicitation (IPv6)
+ * sent by `ns` on `ifname`, in order of arrival, with real kernel tools. For checking that exactly
+ * one host answers, independently of whatever decided who should.
+ * IPv4: `arping -c 2 -w W` stops at the second reply or after W s. The first request is broadcast
+ * and every answerer replies to it, so two answerers end it at once; one answerer ends it at ~1 s,
+ * when its reply to the second (unicast) request arrives; none ends it after W s. (`-c 1 -w W`
+ * stops at the FIRST reply and can never see a second MAC.) IPv6: `ndisc6 -m` waits the whole
+ * window and prints every advertisement.
+ */
+export async function answeringMacs(ns: Netns, ifname: string, ip: string, waitS = 2): Promise<string[]> {
+  const w = Math.max(1, Math.round(waitS));
+  const v6 = ip.includes(':');
+  const argv = v6 ? ['ndisc6', '-m', '-r', '1', '-w', String(w * 1000), ip, ifname] : ['arping', '-c', '2', '-w', String(w), '-I', ifname, ip];
+  const r = await ns.exec(argv, { timeoutMs: w * 1000 + 3000 });
+  const re = v6 ? /Target link-layer address:\s*([0-9A-Fa-f:]{17})/g : /reply from \S+ \[([0-9A-Fa-f:]{17})\]/g;
+  return [...new Set([...r.stdout.matchAll(re)].map((m) => m[1]!.toLowerCase()))];
+}

@@ -18,7 +18,7 @@ export class TcpProxy {
   ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let self: TcpProxy | undefined;
+    let self: TcpProxy | undefined; // eslint-disable-line prefer-const -- assigned once the server exists; read by its callback
     const server = createServer((client) => {
       const p = self;
       if (!p || p.paused) {

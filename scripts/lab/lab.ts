@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 import { type ControlPlane, controlPlane } from '../kit/control-plane.ts';
-import { type Child, Lab, type Netns, denoArgv, tsxArgv } from '../kit/netns.ts';
+import { type Child, Lab, type Netns, answeringMacs, denoArgv, tsxArgv } from '../kit/netns.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, KubeClient, type EipObject, mergePatchOptions } from '../../src/kube/client.ts';
 import { ipToString } from '../../src/net/ip.ts';
 import { classifyError } from '../../src/kube/errors.ts';
@@ -708,10 +708,13 @@ subjects:
     return m ? m[1]!.toLowerCase() : null;
   }
 
-  /** All MACs that answer one ARP request within the wait (to check that exactly one node answers). */
-  async arpingAll(ip: string, waitS = 2): Promise<string[]> {
-    const r = await this.client.exec(['arping', '-c', '1', '-w', String(waitS), '-I', 'eth0', ip], { timeoutMs: waitS * 1000 + 3000 });
-    return [...r.stdout.matchAll(/reply from \S+ \[([0-9A-Fa-f:]{17})\]/g)].map((m) => m[1]!.toLowerCase());
+  /**
+   * The distinct MACs that answer one request from the client (answeringMacs in scripts/kit/netns.ts):
+   * the independent check that exactly one node answers. The lab's expected owner comes from the
+   * project's own election code; this does not.
+   */
+  arpingAll(ip: string, waitS = 2): Promise<string[]> {
+    return answeringMacs(this.client, 'eth0', ip, waitS);
   }
 
   /** The client's neighbour entry for ip (ip neigh). */

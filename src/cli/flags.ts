@@ -1,5 +1,5 @@
 // A small flag parser: every flag has a long form, an environment variable and a help line,
-// so the DaemonSet can be configured either way (SPEC.md "Speaker flags").
+// so the DaemonSet can be configured either way (SPEC.md §1 "Speaker flags").
 
 export interface FlagSpec {
   name: string; // without the leading "--"

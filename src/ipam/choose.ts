@@ -1,4 +1,4 @@
-// Pool and address choice for one address family of one Service (SPEC §1 "Pool choice"):
+// Pool and address choice for one address family of one Service (SPEC.md §1, Services, "Pool choice"):
 //   1. annotation eip.openelb.kubesphere.io/v1alpha2: <eip> (only the named Eips, no fallback);
 //   2. else the Eip that holds the requested IP (annotation v1alpha1 wins over spec.loadBalancerIP);
 //   3. else Eips that allow the Service's namespace (spec.namespaces / namespaceSelector), by

@@ -3,9 +3,16 @@
 
 type Labels = Record<string, string>;
 
-function labelKey(labels: Labels): string {
-  const names = Object.keys(labels).sort();
-  return names.map((n) => `${n}="${escapeLabel(labels[n]!)}"`).join(',');
+/** One `name="value"` pair of a series key, escaped as it appears in the exposition text. */
+function labelPair(name: string, value: string): string {
+  return `${name}="${escapeLabel(value)}"`;
+}
+
+/** The series' label pairs, sorted by label name: the key is these joined with ','. */
+function labelPairs(labels: Labels): string[] {
+  return Object.keys(labels)
+    .sort()
+    .map((n) => labelPair(n, labels[n]!));
 }
 
 function escapeLabel(v: string): string {
@@ -13,29 +20,74 @@ function escapeLabel(v: string): string {
 }
 
 abstract class Metric {
+  /** Series key (the label text between the braces) -> value, in insertion order (= render order). */
   protected readonly values = new Map<string, number>();
+  /**
+   * Label pair -> keys of the series that carry it, and key -> its pairs: removeMatching visits only
+   * the series that carry the first pair asked for. Scanning every key instead made withdrawing N
+   * addresses (one removeMatching per metric per address) cost N^2: 5.5 s of blocked event loop at
+   * 4,000 IPs (issue 10, defect 3; scripts/bench/withdraw.ts).
+   */
+  readonly #byPair = new Map<string, Set<string>>();
+  readonly #pairsOf = new Map<string, string[]>();
   constructor(
     readonly name: string,
     readonly help: string,
     readonly type: 'counter' | 'gauge',
   ) {}
 
-  /** Forget one series (e.g. an IP that is no longer owned) so /metrics does not grow forever. */
-  remove(labels: Labels = {}): void {
-    this.values.delete(labelKey(labels));
+  /** The key of a series, indexed on first use. */
+  protected seriesKey(labels: Labels): string {
+    const pairs = labelPairs(labels);
+    const key = pairs.join(',');
+    if (!this.#pairsOf.has(key)) {
+      this.#pairsOf.set(key, pairs);
+      for (const p of pairs) {
+        let keys = this.#byPair.get(p);
+        if (!keys) this.#byPair.set(p, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+    return key;
   }
 
-  /** Forget every series whose labels include all of `match`. */
+  #delete(key: string): void {
+    this.values.delete(key);
+    const pairs = this.#pairsOf.get(key);
+    if (!pairs) return;
+    this.#pairsOf.delete(key);
+    for (const p of pairs) {
+      const keys = this.#byPair.get(p);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#byPair.delete(p);
+    }
+  }
+
+  /** Forget one series (e.g. an IP that is no longer owned) so /metrics does not grow forever. */
+  remove(labels: Labels = {}): void {
+    this.#delete(labelPairs(labels).join(','));
+  }
+
+  /** Forget every series whose labels include all of `match` (`{}`: every series). */
   removeMatching(match: Labels): void {
-    const parts = Object.entries(match).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-    for (const key of [...this.values.keys()]) {
-      const have = key.split(',');
-      if (parts.every((p) => have.includes(p))) this.values.delete(key);
+    const want = Object.entries(match).map(([k, v]) => labelPair(k, v));
+    const [first, ...rest] = want;
+    if (first === undefined) {
+      this.values.clear();
+      this.#byPair.clear();
+      this.#pairsOf.clear();
+      return;
+    }
+    const candidates = this.#byPair.get(first);
+    if (!candidates) return;
+    for (const key of [...candidates]) {
+      const have = this.#pairsOf.get(key)!;
+      if (rest.every((p) => have.includes(p))) this.#delete(key);
     }
   }
 
   get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
+    return this.values.get(labelPairs(labels).join(',')) ?? 0;
   }
 
   render(): string {
@@ -50,7 +102,7 @@ export class Counter extends Metric {
     super(name, help, 'counter');
   }
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
+    const key = this.seriesKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 }
@@ -60,7 +112,7 @@ export class Gauge extends Metric {
     super(name, help, 'gauge');
   }
   set(labels: Labels, value: number): void {
-    this.values.set(labelKey(labels), value);
+    this.values.set(this.seriesKey(labels), value);
   }
 }
 

@@ -1,4 +1,4 @@
-// SPEC §1 / §3 IPAM rules that need the API server, against one speaker CLI process
+// SPEC.md §1 / §3 IPAM rules that need the API server, against one speaker CLI process
 // (`speaker --enable-layer2=false`, the speaker's ServiceAccount). Each test uses its own
 // namespace and its own address block, and deletes its Services and Eips while the speaker runs.
 import assert from 'node:assert/strict';
@@ -111,7 +111,14 @@ test('pool choice: the annotation names the Eip; else namespace-allowed Eips by 
   await waitIPs(c, w.ns, b, [`${w.net}.32`]);
   const svcB = await getService(c, w.ns, b);
   assert.equal(svcB?.metadata?.labels?.['eip.openelb.kubesphere.io/v1alpha2'], high);
-  assert.ok(low);
+  // The pool that lost on priority gave nothing out: its status lists no address in use (a choice
+  // by creation order or by name would have drawn from it, created before `high`).
+  const lowStatus = await waitFor('the losing pool\'s status', async () => {
+    const x = (await getEip(c, low))?.status as { used?: Record<string, string>; usage?: number; poolSize?: number } | undefined;
+    return x?.poolSize !== undefined ? x : false;
+  });
+  assert.equal(lowStatus.usage ?? 0, 0, `Eip ${low} (priority 5) lost to priority 1: ${JSON.stringify(lowStatus)}`);
+  assert.deepEqual(Object.keys(lowStatus.used ?? {}), []);
 
   // namespaceSelector: a labelled namespace draws from the pool that selects it.
   const team = uniqueName('team');

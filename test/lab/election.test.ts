@@ -79,10 +79,12 @@ test('Local: the VIP follows the ready endpoints; none -> nobody answers and the
   const [a, b] = [lab.nodes[0]!.name, lab.nodes[2]!.name];
   const svc = await lab.createService({ name: 'local', policy: 'Local', pods: [{ node: a }] });
   assert.equal(await settled(svc.ip), a);
+  assert.deepEqual(await lab.arpingAll(svc.ip), [lab.node(a).mac], 'exactly the node with the endpoint answers');
   assert.equal(await lab.curl(svc.ip), "You've hit local-0");
 
   await lab.setPods(svc, [{ node: b, name: 'local-moved' }]);
   assert.equal(await settled(svc.ip, a), b);
+  assert.deepEqual(await lab.arpingAll(svc.ip), [lab.node(b).mac], 'exactly the node the endpoint moved to answers');
   assert.equal(await lab.curl(svc.ip), "You've hit local-moved");
   // The client's entry follows (the new owner's gratuitous ARP, not a fresh resolution).
   const neigh = await lab.neighbour(svc.ip);
@@ -113,10 +115,12 @@ test('excluded node label and a node without the pool NIC are elected around, an
   await lab.labelNode(owner, EXCLUDE_LABEL, '');
   const moved = await settled(s.ip, owner);
   assert.ok(moved && moved !== owner);
-  // Every IP the excluded node held moved; it answers for none.
+  // Every IP the excluded node held moved; it answers for none (counted on the wire, not only
+  // compared with the election's choice).
   for (const x of services) {
     const n = await settled(x.ip);
     assert.notEqual(n, owner, `${x.ip} still on excluded ${owner}`);
+    assert.deepEqual(await lab.arpingAll(x.ip), [lab.node(n!).mac], `exactly one node answers ${x.ip} while ${owner} is excluded`);
   }
   await lab.labelNode(owner, EXCLUDE_LABEL, undefined);
   assert.equal(await settled(s.ip, moved), owner, 'failback to the hash winner');
@@ -126,6 +130,7 @@ test('excluded node label and a node without the pool NIC are elected around, an
   await lab.annotateNode(owner, NODE_NIC_ANNOTATION, '192.168.9.9');
   const moved2 = await settled(s.ip, owner);
   assert.ok(moved2 && moved2 !== owner);
+  assert.deepEqual(await lab.arpingAll(s.ip), [lab.node(moved2).mac], `exactly ${moved2} answers while ${owner} has no NIC for the pool`);
   const m = await lab.node(owner).http('/metrics');
   assert.match(m, /openelb_layer2_cannot_serve_eip\{eip="layer2-eip"\} 1/);
   // The right annotation (seed step 2) makes it eligible again.

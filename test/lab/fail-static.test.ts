@@ -1,4 +1,4 @@
-// Fail-static (SPEC §2): with the API server unreachable for 30 s (every node's path stalled: no
+// Fail-static (SPEC.md §2): with the API server unreachable for 30 s (every node's path stalled: no
 // bytes, no RST, the worst case) nothing changes on the wire: each VIP is still answered by exactly
 // its owner and traffic flows; when the API returns nothing is lost or moved. Cut connections (the
 // watch and requests die, reconnects work) change nothing either.

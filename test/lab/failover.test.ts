@@ -2,10 +2,22 @@
 // neighbour entry flips to the new owner's MAC by itself (gratuitous ARP, no re-resolution); the
 // restarted speaker rejoins without disturbing IPs it does not win and, for the ones it wins, exactly
 // one node answers after the failback; kill -9 moves the VIP within the crash bound.
-// (Timings here are loose sanity bounds; scripts/bench/failover.ts measures them.)
+// Failover time = t0 (just before the stop) to the first ARP frame from the new owner arriving at
+// the client (scripts/lab/client-probe.ts timestamps each frame as it arrives: the frame the
+// client's kernel updates its entry from), asserted against the current design's promise plus a
+// stated margin for a loaded CI machine (scripts/lab/failover-bounds.ts). Who answers is checked
+// twice: against the election's choice over the API state (the project's own code) and, not
+// relying on it, by counting the distinct MACs that answer one request (exactly one).
+// scripts/bench/failover.ts measures the distribution.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { ClientArpWatch, epochMs } from '../../scripts/lab/client-arp-watch.ts';
+import { CRASH_BOUND_MS, CRASH_PROMISE_MS, CI_LOAD_MARGIN_MS, GRACEFUL_BOUND_MS, GRACEFUL_PROMISE_MS } from '../../scripts/lab/failover-bounds.ts';
 import { type LabService, SeedLab } from '../../scripts/lab/lab.ts';
+
+// The speaker's own stop deadline after SIGTERM is 900 ms (src/cli/speaker.ts); process teardown on
+// a starved CPU comes on top (BENCHMARKS.md: exits measured 254-1872 ms at load average 10-15).
+const SPEAKER_EXIT_BOUND_MS = 2000;
 
 let lab: SeedLab;
 const services: LabService[] = [];
@@ -32,34 +44,39 @@ async function owner(ip: string, notNode?: string, timeoutMs = 15_000): Promise<
   throw new Error(`${ip}: no settled owner (${last})\n${lab.logs(20)}`);
 }
 
-/** Polls the client's neighbour entry (without making the client resolve) until it leaves `mac`. */
-async function flip(ip: string, fromMac: string, t0: number, timeoutMs = 10_000): Promise<{ mac: string; ms: number }> {
-  while (performance.now() - t0 < timeoutMs) {
+/** Polls the client's neighbour entry (without making the client resolve) until it leaves `fromMac`; the new MAC. */
+async function flip(ip: string, fromMac: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
     const n = await lab.neighbour(ip);
-    if (n?.mac && n.mac !== fromMac) return { mac: n.mac, ms: performance.now() - t0 };
+    if (n?.mac && n.mac !== fromMac) return n.mac;
     await sleep(10);
   }
   throw new Error(`client's neighbour entry for ${ip} still ${fromMac} after ${timeoutMs} ms\n${lab.logs(20)}`);
 }
 
-test('graceful stop: exit 0 promptly, the VIP moves and the client entry flips to the new owner', { timeout: 90_000 }, async () => {
+test('graceful stop: exit 0 promptly, the VIP moves and the client entry flips to the new owner', { timeout: 90_000 }, async (t) => {
   const s = services[0]!;
   const old = lab.node(await owner(s.ip));
   await lab.forget(s.ip);
   assert.equal(await lab.resolveFromClient(s.ip), old.mac);
 
-  const t0 = performance.now();
+  const watch = await ClientArpWatch.start(lab, [s.ip]);
+  const t0 = epochMs();
   const stopping = old.stopSpeaker();
-  const moved = await flip(s.ip, old.mac, t0);
+  const arp = await watch.firstFromOther(s.ip, old.mac, t0);
+  const movedMac = await flip(s.ip, old.mac);
   const stopped = await stopping;
+  await watch.stop();
   assert.equal(stopped.code, 0, `speaker exit code\n${old.speakers.at(-1)?.stderr.slice(-2000)}`);
-  // The daemon exits within 1 s of SIGTERM by design (stop deadline 900 ms); measured from here, process
-  // teardown on a starved shared CPU adds to it, hence the looser bound (BENCHMARKS.md has the figures).
-  assert.ok(stopped.ms < 2000, `speaker exited ${Math.round(stopped.ms)} ms after SIGTERM`);
-  const next = lab.nodeByMac(moved.mac);
-  assert.ok(next && next !== old, `moved to a lab node, got ${moved.mac}`);
+  assert.ok(stopped.ms < SPEAKER_EXIT_BOUND_MS, `speaker exited ${Math.round(stopped.ms)} ms after SIGTERM`);
+  const next = lab.nodeByMac(movedMac);
+  assert.ok(next && next !== old, `moved to a lab node, got ${movedMac}`);
+  assert.equal(arp.mac, movedMac, 'the client entry holds the MAC of the first announcement');
   assert.equal(await owner(s.ip, old.name), next.name, 'the new owner is the election\'s choice');
-  assert.ok(moved.ms < 2000, `graceful flip took ${Math.round(moved.ms)} ms`);
+  t.diagnostic(`graceful: first ARP from ${next.name} at the client ${Math.round(arp.ms)} ms after SIGTERM; speaker exit ${Math.round(stopped.ms)} ms`);
+  assert.ok(arp.ms <= GRACEFUL_BOUND_MS,
+    `graceful failover: first ARP from ${next.name} ${Math.round(arp.ms)} ms after SIGTERM (promise ${GRACEFUL_PROMISE_MS} ms + ${CI_LOAD_MARGIN_MS} ms load margin)`);
   assert.match(await lab.curl(s.ip), /^You've hit fo-0-[012]$/);
   // Only the new owner answers (the stopped node is silent).
   assert.deepEqual(await lab.arpingAll(s.ip), [next.mac]);
@@ -106,19 +123,25 @@ test('restart: the speaker rejoins; IPs it does not win never move; after failba
   }
 });
 
-test('crash (kill -9): the VIP moves within the crash bound and the client entry flips', { timeout: 90_000 }, async () => {
+test('crash (kill -9): the VIP moves within the crash bound and the client entry flips', { timeout: 90_000 }, async (t) => {
   const s = services[1]!;
   const old = lab.node(await owner(s.ip));
   await lab.forget(s.ip);
   assert.equal(await lab.resolveFromClient(s.ip), old.mac);
-  const t0 = performance.now();
+  const watch = await ClientArpWatch.start(lab, [s.ip]);
+  const t0 = epochMs();
   await old.killSpeaker();
-  const moved = await flip(s.ip, old.mac, t0);
-  const next = lab.nodeByMac(moved.mac);
+  const arp = await watch.firstFromOther(s.ip, old.mac, t0);
+  const movedMac = await flip(s.ip, old.mac);
+  await watch.stop();
+  const next = lab.nodeByMac(movedMac);
   assert.ok(next && next !== old);
-  // Default timings: Lease duration 1.5 s; the goal is 2 s (the benchmark measures it), this is a sanity bound.
-  assert.ok(moved.ms < 3000, `crash flip took ${Math.round(moved.ms)} ms`);
+  assert.equal(arp.mac, movedMac, 'the client entry holds the MAC of the first announcement');
+  t.diagnostic(`crash: first ARP from ${next.name} at the client ${Math.round(arp.ms)} ms after kill -9`);
+  assert.ok(arp.ms <= CRASH_BOUND_MS,
+    `crash failover: first ARP from ${next.name} ${Math.round(arp.ms)} ms after kill -9 (promise ${CRASH_PROMISE_MS} ms + ${CI_LOAD_MARGIN_MS} ms load margin)`);
   assert.equal(await owner(s.ip, old.name), next.name);
+  assert.deepEqual(await lab.arpingAll(s.ip), [next.mac], 'exactly one node answers after the crash');
   assert.match(await lab.curl(s.ip), /^You've hit fo-1-[012]$/);
   await old.startSpeaker();
   assert.deepEqual(await lab.arpingAll(s.ip), [lab.node(await owner(s.ip)).mac]);

@@ -28,6 +28,8 @@ test('IPv6 Service: NDP answered by the elected node only, curl over IPv6, grace
   await answering.stopSpeaker();
   const next = await lab.waitForAnnouncer(svc.ip, undefined, 10_000);
   assert.notEqual(next.name, answering.name, 'the address moved to another node');
+  assert.equal(next.name, (await lab.expectedOwners()).get(svc.ip)?.node, 'the election\'s next choice answers');
+  assert.deepEqual(await lab.arpingAll(svc.ip), [next.mac], 'exactly one node answers the Neighbor Solicitation after the move');
   assert.match(await lab.curl(svc.ip), /^You've hit layer2-svc6-[01]$/);
   await lab.teardown();
 });

@@ -16,8 +16,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
+import { ClientArpWatch, epochMs } from '../../scripts/lab/client-arp-watch.ts';
+import { CI_LOAD_MARGIN_MS, CRASH_BOUND_MS, CRASH_PROMISE_MS } from '../../scripts/lab/failover-bounds.ts';
 import { LAB_LABEL, type LabService, SeedLab } from '../../scripts/lab/lab.ts';
-import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, mergePatchOptions } from '../../src/kube/client.ts';
+import { EIP_GROUP, EIP_PLURAL, EIP_VERSION } from '../../src/kube/client.ts';
 import { ControlPlaneFaults, findStateDir } from '../reliability/control-plane-faults.ts';
 import { assertStatic, checkInvariants, ipOf } from '../reliability/invariants.ts';
 import { record, scale } from '../reliability/proc.ts';
@@ -67,7 +69,7 @@ async function owners(): Promise<Map<string, string>> {
 async function waitApiBack(timeoutMs = scale(60_000, 180_000)): Promise<number> {
   const t0 = performance.now();
   let good = 0;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       await lab.admin.core.listNamespacedService({ namespace: lab.namespace });
@@ -162,23 +164,23 @@ test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its
   assert.ok(own.length > 0, `no VIP elected to the IPAM leader ${leaderName}`);
   for (const s of own) await lab.waitForAnnouncer(s.ip, leaderName);
 
+  const watch = await ClientArpWatch.start(lab, own.map((s) => s.ip));
+  const tEpoch = epochMs();
   const t0 = performance.now();
   await leader.killSpeaker();
   let vipMs = 0;
-  let leaseMs = 0;
-  let newMs = 0;
+  let leaseMs: number;
+  let newMs: number;
   let inv;
   try {
-    // VIP failover: another node answers (exactly one) — measured on the wire.
+    // VIP failover, measured on the wire: the first ARP from another node at the client, then
+    // (counting distinct MACs, independent of the election code) exactly that node answers.
     for (const s of own) {
-      for (;;) {
-        const macs = await lab.arpingAll(s.ip, 1);
-        if (macs.length === 1 && macs[0] !== leader.mac && lab.nodeByMac(macs[0])) break;
-        assert.ok(performance.now() - t0 < 10_000, `${s.ip} not taken over within 10 s: ${JSON.stringify(macs)}\n${lab.logs(20)}`);
-        await sleep(50);
-      }
-      vipMs = Math.max(vipMs, performance.now() - t0);
+      const arp = await watch.firstFromOther(s.ip, leader.mac, tEpoch);
+      vipMs = Math.max(vipMs, arp.ms);
+      assert.deepEqual(await lab.arpingAll(s.ip), [arp.mac], `${s.ip}: exactly the new owner answers`);
     }
+    await watch.stop();
     // IPAM Lease: another speaker holds it; a new Service gets its IP.
     for (;;) {
       const h = await ipamLeader();
@@ -204,7 +206,8 @@ test('the speaker holding the IPAM Lease and announcing is killed (SIGKILL): its
     after: inv,
     afterRejoin: inv2,
   });
-  assert.ok(vipMs < 4000, `VIP failover after a crash took ${Math.round(vipMs)} ms (SPEC: 2 s with default timings)`);
+  assert.ok(vipMs <= CRASH_BOUND_MS,
+    `VIP failover after a crash took ${Math.round(vipMs)} ms (promise ${CRASH_PROMISE_MS} ms with default timings + ${CI_LOAD_MARGIN_MS} ms load margin; scripts/lab/failover-bounds.ts)`);
 });
 
 test('the IPAM leader is killed during a burst of Service creations: every Service gets exactly one IP, none twice, none lost', { timeout: scale(300_000, 900_000) }, async (t) => {
@@ -280,18 +283,19 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
   await node.link(false);
   const t0 = performance.now();
   // While down: another node answers (the speaker sees its NIC down and steps aside).
-  let failoverMs = 0;
-  let during = '';
+  let failoverMs: number;
+  let during: string;
   for (;;) {
-    const macs = await lab.arpingAll(target.ip, 1);
-    if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
+    const mac = await lab.arping(target.ip, 1);
+    if (mac && mac !== node.mac && lab.nodeByMac(mac)) {
       failoverMs = performance.now() - t0;
-      during = lab.nodeByMac(macs[0])!.name;
+      during = lab.nodeByMac(mac)!.name;
       break;
     }
-    assert.ok(performance.now() - t0 < 8000, `${target.ip} not answered by another node 8 s after ${node.name}'s NIC went down: ${JSON.stringify(macs)}\n${lab.logs(20)}`);
+    assert.ok(performance.now() - t0 < 8000, `${target.ip} not answered by another node 8 s after ${node.name}'s NIC went down: ${mac}\n${lab.logs(20)}`);
     await sleep(100);
   }
+  assert.deepEqual(await lab.arpingAll(target.ip), [lab.node(during).mac], `${target.ip}: exactly ${during} answers while ${node.name}'s NIC is down`);
   await sleep(Math.max(0, scale(2000, 10_000) - (performance.now() - t0)));
   // A stale client entry: only an announcement can fix it without the client asking.
   await lab.client.ip('neigh', 'replace', target.ip, 'lladdr', '02:00:00:00:00:99', 'nud', 'stale', 'dev', 'eth0');
@@ -300,7 +304,7 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
   // node's network setup would (the lab's link() does not).
   for (const m of lab.nodes) if (m !== node) await node.netns.ip('route', 'replace', `10.244.${m.index + 1}.0/24`, 'via', m.spec.ip4);
   const tUp = performance.now();
-  let back = '';
+  let back: string;
   for (;;) {
     const n = await lab.neighbour(target.ip);
     if (n?.mac && lab.nodeByMac(n.mac)) {
@@ -331,17 +335,18 @@ test('a Node object deleted: its VIPs move to other nodes (exactly one answers);
   const saved = await lab.admin.core.readNode({ name: node.name });
   await lab.admin.core.deleteNode({ name: node.name });
   const t0 = performance.now();
-  let moved = '';
+  let moved: string;
   for (;;) {
-    const macs = await lab.arpingAll(target.ip, 1);
-    if (macs.length === 1 && macs[0] !== node.mac && lab.nodeByMac(macs[0])) {
-      moved = lab.nodeByMac(macs[0])!.name;
+    const mac = await lab.arping(target.ip, 1);
+    if (mac && mac !== node.mac && lab.nodeByMac(mac)) {
+      moved = lab.nodeByMac(mac)!.name;
       break;
     }
-    assert.ok(performance.now() - t0 < 10_000, `${target.ip} still answered by ${JSON.stringify(macs)} 10 s after deleting Node ${node.name}\n${lab.logs(20)}`);
+    assert.ok(performance.now() - t0 < 10_000, `${target.ip} still answered by ${mac} 10 s after deleting Node ${node.name}\n${lab.logs(20)}`);
     await sleep(100);
   }
   const moveMs = performance.now() - t0;
+  assert.deepEqual(await lab.arpingAll(target.ip), [lab.node(moved).mac], `${target.ip}: exactly ${moved} answers after Node ${node.name} was deleted`);
   const inv = await checkInvariants(lab, 'after deleting a Node', known, { web });
   await lab.admin.core.createNode({ body: { metadata: { name: node.name, labels: saved.metadata?.labels ?? {} } } });
   const inv2 = await checkInvariants(lab, 'after re-creating the Node', known, { web });

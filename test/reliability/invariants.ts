@@ -53,13 +53,12 @@ export async function checkInvariants(
   const sample = opts.arpSample ?? [...known.values()];
   for (const ip of sample) {
     const t0 = performance.now();
-    let last = '';
     for (;;) {
       const expected = (await lab.expectedOwners()).get(ip)?.node;
       const macs = await lab.arpingAll(ip, 1);
       const want = expected ? lab.node(expected).mac : undefined;
       if (want && macs.length === 1 && macs[0] === want) break;
-      last = `expected ${expected ?? 'no owner'} (${want}), answers ${JSON.stringify(macs)}`;
+      const last = `expected ${expected ?? 'no owner'} (${want}), answers ${JSON.stringify(macs)}`;
       if (performance.now() - t0 > bound) assert.fail(`${when}: ${ip} not answered by exactly its elected node within ${bound} ms: ${last}\n${lab.logs(15)}`);
       await sleep(100);
     }

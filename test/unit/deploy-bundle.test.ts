@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { renderBundle, DEPLOY_DIR } from '../../scripts/bundle.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking parsed YAML of any shape
 type Obj = Record<string, any>;
 // loadAllYaml returns client-node model instances; JSON round-trip makes them plain objects.
 const load = (p: string): Obj[] =>

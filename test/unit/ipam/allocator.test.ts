@@ -16,8 +16,13 @@ test('OffsetSet finds the first gap and matches a naive model under random opera
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   for (let i = 0; i < 5000; i++) {
     const o = BigInt(Math.floor(rnd() * 300));
-    if (rnd() < 0.6) assert.equal(s.add(o), !model.has(o)), model.add(o);
-    else assert.equal(s.delete(o), model.has(o)), model.delete(o);
+    if (rnd() < 0.6) {
+      assert.equal(s.add(o), !model.has(o));
+      model.add(o);
+    } else {
+      assert.equal(s.delete(o), model.has(o));
+      model.delete(o);
+    }
     let want = 0n;
     while (model.has(want)) want++;
     assert.equal(s.firstFree(), want);

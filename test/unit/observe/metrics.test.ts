@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from '../../../src/observe/metrics.ts';
 import { parseListenAddress, serveObservability } from '../../../src/observe/http.ts';
+import { registerProcessMetrics } from '../../../src/observe/process-metrics.ts';
 
 test('counters and gauges render in Prometheus text format with sorted, escaped labels', () => {
   const r = new Registry();
@@ -53,4 +54,19 @@ test('the HTTP server answers /metrics, /healthz and a failing /readyz on loopba
   } finally {
     server.close();
   }
+});
+
+test('process metrics: active event-loop resources by type, read at scrape time', () => {
+  const r = new Registry();
+  const unregister = registerProcessMetrics(r);
+  const timeouts = (): number => Number(/^nodejs_active_resources\{type="Timeout"\} (\d+)$/m.exec(r.render())?.[1] ?? 0);
+  const before = timeouts();
+  const timers = [setTimeout(() => undefined, 60_000), setTimeout(() => undefined, 60_000), setTimeout(() => undefined, 60_000)];
+  try {
+    assert.equal(timeouts(), before + 3);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
+  assert.equal(timeouts(), before, 'cleared timers are gone again');
+  unregister();
 });
