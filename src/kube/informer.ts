@@ -92,7 +92,9 @@ class ReportingWatch extends Watch {
   override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature client-node's Watch declares
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- idem
     done: (err: any) => void,
   ): Promise<AbortController> {
     // ListWatch may reach here after stop() (it re-checks `stopped` before its reconnect delay,

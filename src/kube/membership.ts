@@ -267,13 +267,12 @@ export class Membership {
 
   private nap(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = (): void => {
         clearTimeout(t);
-        self.wakeNap = undefined;
+        this.wakeNap = undefined;
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wakeNap = done;
     });
   }
