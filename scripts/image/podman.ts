@@ -6,10 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import process from 'node:process';
 import { REPO_ROOT } from './stage.ts';
-
-/** README's prerequisites line: every Debian package the demo, the tests and the image need. */
-export const APT_LINE =
-  'apt-get install -y iproute2 iputils-arping iputils-ping ndisc6 curl libcap2-bin util-linux tcpdump procps podman runc skopeo';
+export { APT_LINE, missingTools, requireTools } from './prerequisites.ts';
 
 export const CONTAINERS_CONF = join(REPO_ROOT, 'scripts/image/containers.conf');
 
@@ -20,19 +17,6 @@ export function containersConfEnv(): Record<string, string> {
 
 export function podmanEnv(): NodeJS.ProcessEnv {
   return { ...process.env, ...containersConfEnv() };
-}
-
-/** The tools among `tools` that are not on PATH. */
-export function missingTools(tools: readonly string[]): string[] {
-  return tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
-}
-
-/** Throws a message naming the missing tools and the apt-get line, for `what` (e.g. "npm run image"). */
-export function requireTools(what: string, tools: readonly string[]): void {
-  const missing = missingTools(tools);
-  if (missing.length) {
-    throw new Error(`${what} needs ${missing.map((t) => `\`${t}\``).join(', ')} (Debian/Ubuntu, as root: ${APT_LINE})`);
-  }
 }
 
 /** The container tools the image build and the image runtime use. */

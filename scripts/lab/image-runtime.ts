@@ -160,9 +160,9 @@ export class ImageRuntime {
   }
 
   /** Starts the node's speaker pod (attached: its output is the Child's; SIGTERM is proxied to it). */
-  async start(node: ImageNode, extraArgs: string[]): Promise<{ child: Child; name: string }> {
+  async start(node: ImageNode, extraArgs: string[]): Promise<{ child: Child; name: string; argv: string[] }> {
     const { argv, name } = await this.runArgv(node, { extraArgs });
-    return { child: new Child(argv, { env: containersConfEnv() }), name };
+    return { child: new Child(argv, { env: containersConfEnv() }), name, argv };
   }
 
   /** Runs the pod with other args (e.g. ['doctor']) to completion. */

@@ -155,8 +155,9 @@ export interface LabService {
 
 export class LabNode {
   speaker: Child | undefined;
-  /** The speaker's container (image runtime). */
+  /** The speaker's container and its `podman run` argv (image runtime). */
   container: string | undefined;
+  containerArgv: string[] = [];
   /** Every speaker process this node has had (logs of earlier ones stay readable). */
   readonly speakers: Child[] = [];
   agent!: Child;
@@ -193,6 +194,7 @@ export class LabNode {
       const pod = await this.lab.image.start({ name: this.name, ip4: this.spec.ip4, netns: this.netns.name }, this.lab.labSpeakerArgs());
       child = pod.child;
       this.container = pod.name;
+      this.containerArgv = pod.argv;
       this.netns.lab.track(child);
     } else {
       child = this.netns.spawn(this.lab.speakerArgv(this), { env: this.lab.speakerEnv() });
