@@ -11,11 +11,10 @@
 // Memory: VmRSS/VmHWM of the container's PID 1 (from the host: /proc/<pid>/status, pid from
 // `podman inspect`), and the container's cgroup usage (`podman stats`), after `--services` Services.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { METRICS_PORT, SeedLab, type LabNode } from '../lab/lab.ts';
-import { exec, run, tsxArgv, type Child } from '../kit/netns.ts';
+import { exec, REPO_ROOT, run, tsxArgv, type Child } from '../kit/netns.ts';
 import { containersConfEnv } from './podman.ts';
 
 const arg = (name: string, dflt: number) => {
@@ -39,7 +38,8 @@ async function readyAfter(node: LabNode, t0: number, child: Child, timeoutMs = 3
 
 async function main(): Promise<void> {
   const lab = await SeedLab.create({ runtime: 'image', log: (l) => process.stderr.write(`${l}\n`) });
-  const bundleDir = mkdtempSync(join(tmpdir(), 'oelb-bench-bundle-'));
+  // Inside the repository, so the bundle's `import 'koffi'` resolves from its node_modules.
+  const bundleDir = mkdtempSync(join(REPO_ROOT, '.bench-bundle-'));
   try {
     await run(tsxArgv('scripts/build.ts', '--outdir', bundleDir), { timeoutMs: 120_000 });
     const info = JSON.parse(readFileSync(join(process.env.XDG_CACHE_HOME || join(process.env.HOME!, '.cache'), 'openelb-ts/image/image.json'), 'utf8')) as {
