@@ -6,6 +6,8 @@
 // as a last resort on process exit/SIGINT/SIGTERM):
 //
 //   const lab = await SeedLab.create({ t });          // namespaces, bridge, Node objects, agents
+//                                                     // (runtime: 'deno', or 'image': each speaker is the
+//                                                     // DaemonSet's pod in the built image, image-runtime.ts)
 //   await lab.startSpeakers();                        // one `openelb-ts speaker` per node namespace
 //   await lab.createEip();                            // seed Eip layer2-eip 192.168.0.91-192.168.0.100 on eth0
 //   const svc = await lab.createService({ name: 'web', pods: 2 });   // Service + pods + EndpointSlice
