@@ -194,7 +194,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
         `IMAGE=${info.ref}\nIMAGE_ID=${info.id}\nIMAGE_ARCHIVE=${info.archive}\n`,
     );
   } catch (err) {
-    process.stderr.write(`npm run image: ${err instanceof Error ? err.message : String(err)}\n`);
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${msg.startsWith('npm run image') ? msg : `npm run image: ${msg}`}\n`);
     process.exit(1);
   }
 }
