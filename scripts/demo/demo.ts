@@ -9,10 +9,20 @@
 // and shows the IP move to another node. Exit 0 only if every view matched; everything it
 // created (namespaces, processes, API objects, a private control plane) is removed on the way
 // out, on failure and on Ctrl-C too.
+//
+// `npm run demo -- --image`: the same walkthrough with every speaker in the image `npm run image`
+// builds (cached), run per node as the DaemonSet's pod from deploy/openelb.yaml (podman + runc, the
+// node's network namespace, the pod's securityContext, env and in-cluster ServiceAccount), and
+// doctor at the end as that pod's command.
 import process from 'node:process';
 import { SeedLab, SEED, LAB_LABEL, type LabNode, type LabService } from '../lab/lab.ts';
 import { ensureBinaries } from '../control-plane/lib.ts';
 import { exec } from '../kit/netns.ts';
+import { APT_LINE, missingTools } from '../image/prerequisites.ts';
+import { CONTAINER_TOOLS } from '../image/podman.ts';
+
+/** --image: speakers as the DaemonSet's pods in the built image. */
+const IMAGE = process.argv.includes('--image');
 
 // --- the walkthrough's YAML (seeds/000 steps 3-5; the Service as in 000, with the legacy
 // protocol annotation, which openelb-ts accepts and ignores) --------------------------------
@@ -83,12 +93,10 @@ async function main(): Promise<number> {
     process.stderr.write('npm run demo needs root: it creates network namespaces, veth pairs and raw sockets (try: sudo npm run demo)\n');
     return 1;
   }
-  for (const tool of ['ip', 'arping', 'ping', 'curl']) {
-    const r = await exec(['sh', '-c', `command -v ${tool}`]).catch(() => ({ code: 1 }));
-    if (r.code !== 0) {
-      process.stderr.write(`npm run demo needs \`${tool}\` (Debian/Ubuntu: apt-get install iproute2 iputils-arping iputils-ping curl)\n`);
-      return 1;
-    }
+  const missing = missingTools(['ip', 'arping', 'ping', 'curl', ...(IMAGE ? CONTAINER_TOOLS : [])]);
+  if (missing.length) {
+    process.stderr.write(`npm run demo${IMAGE ? ' -- --image' : ''} needs ${missing.map((t) => `\`${t}\``).join(', ')} (Debian/Ubuntu, as root: ${APT_LINE})\n`);
+    return 1;
   }
 
   step('Control plane: kube-apiserver + etcd on loopback (the first run builds them from Go modules; cached afterwards)');
@@ -106,7 +114,9 @@ async function main(): Promise<number> {
     await l.cp?.stop();
   };
   try {
-    lab = await SeedLab.create({ log: (line) => say(`    ${line}`), speakerArgs: ['--enable-layer2=true'] });
+    lab = IMAGE
+      ? await SeedLab.create({ log: (line) => say(`    ${line}`), runtime: 'image' })
+      : await SeedLab.create({ log: (line) => say(`    ${line}`), speakerArgs: ['--enable-layer2=true'] });
     say('');
     say('    Device Name | IP Address  | MAC Address       | Description');
     for (const [n, d] of lab.nodes.map((n, i) => [n, i === 0 ? 'Kubernetes cluster master' : `Kubernetes cluster worker ${i}`] as const)) {
@@ -171,12 +181,22 @@ async function announcer(lab: SeedLab, ip: string, not?: LabNode, timeoutMs = 15
 async function run(lab: SeedLab): Promise<void> {
   const ns = lab.namespace;
 
-  step('Step 1: the speakers, one per node, with --enable-layer2=true (the DaemonSet\'s args)');
-  await lab.startSpeakers();
-  for (const n of lab.nodes) {
-    const argv = lab.speakerArgv(n);
-    const from = argv.indexOf('speaker');
-    say(`    ${n.name}: openelb-ts ${argv.slice(from).filter((a) => !a.includes('kubeconfig') && !a.endsWith('.yaml') && !a.endsWith('.kubeconfig')).join(' ')} (ready)`);
+  if (lab.image) {
+    step(`Step 1: the speakers: the DaemonSet's pod (deploy/openelb.yaml) in image ${lab.image.image.ref} on each node, as a kubelet runs it`);
+    await lab.startSpeakers();
+    const first = lab.nodes[0]!;
+    prompt(first.name, first.containerArgv.map(q).join(' '));
+    say(`    (the same on ${lab.nodes.slice(1).map((n) => n.name).join(' and ')}; uid 0 with only NET_RAW, read-only root, no privilege escalation,`);
+    say(`     NODE_NAME from spec.nodeName, a TokenRequest token + ca.crt at /var/run/secrets/kubernetes.io/serviceaccount)`);
+    for (const n of lab.nodes) say(`    ${n.name}: container ${n.container} ready`);
+  } else {
+    step('Step 1: the speakers, one per node, with --enable-layer2=true (the DaemonSet\'s args)');
+    await lab.startSpeakers();
+    for (const n of lab.nodes) {
+      const argv = lab.speakerArgv(n);
+      const from = argv.indexOf('speaker');
+      say(`    ${n.name}: openelb-ts ${argv.slice(from).filter((a) => !a.includes('kubeconfig') && !a.endsWith('.yaml') && !a.endsWith('.kubeconfig')).join(' ')} (ready)`);
+    }
   }
 
   step('Step 2: strictARP: every node has arp_ignore=1, arp_announce=2 and its Service IPs on the NOARP kube-ipvs0');
@@ -278,11 +298,17 @@ async function run(lab: SeedLab): Promise<void> {
   expect(moved === `You've hit ${nextPod}`, `curl after failover: You've hit ${nextPod}`);
 
   step(`Troubleshooting view: openelb-ts doctor on ${next.name} (through its path to the API server)`);
-  prompt(next.name, 'openelb-ts doctor');
-  const doc = await next.netns.exec(
-    [...lab.speakerArgv(next).slice(0, lab.speakerArgv(next).indexOf('speaker')), 'doctor', '--node-name', next.name, '--kubeconfig', lab.cp.speakerKubeconfig],
-    { timeoutMs: 60_000, env: { KUBECONFIG: '' } },
-  );
+  let doc: { code: number | null; stdout: string; stderr: string };
+  if (lab.image) {
+    prompt(next.name, `podman run <the pod's flags, as in step 1> ${lab.image.image.ref} doctor`);
+    doc = await lab.image.runOnce({ name: next.name, ip4: next.spec.ip4, netns: next.netns.name }, { args: ['doctor'] });
+  } else {
+    prompt(next.name, 'openelb-ts doctor');
+    doc = await next.netns.exec(
+      [...lab.speakerArgv(next).slice(0, lab.speakerArgv(next).indexOf('speaker')), 'doctor', '--node-name', next.name, '--kubeconfig', lab.cp.speakerKubeconfig],
+      { timeoutMs: 60_000, env: { KUBECONFIG: '' } },
+    );
+  }
   say((doc.stdout + doc.stderr).trimEnd());
   expect(doc.code === 0, `doctor on ${next.name} finds no problem (exit ${doc.code})`);
 }

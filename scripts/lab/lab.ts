@@ -6,6 +6,8 @@
 // as a last resort on process exit/SIGINT/SIGTERM):
 //
 //   const lab = await SeedLab.create({ t });          // namespaces, bridge, Node objects, agents
+//                                                     // (runtime: 'deno', or 'image': each speaker is the
+//                                                     // DaemonSet's pod in the built image, image-runtime.ts)
 //   await lab.startSpeakers();                        // one `openelb-ts speaker` per node namespace
 //   await lab.createEip();                            // seed Eip layer2-eip 192.168.0.91-192.168.0.100 on eth0
 //   const svc = await lab.createService({ name: 'web', pods: 2 });   // Service + pods + EndpointSlice
@@ -46,6 +48,7 @@ import { type Election, electAll } from '../../src/speaker/election.ts';
 import { buildClaims, layer2Pools, nodeFactsFrom, readyNodesByService, servicesWithIps, SERVICE_NAME_LABEL } from '../../src/speaker/layer2-inputs.ts';
 import { ANNOUNCER_ANNOTATION } from '../../src/speaker/layer2-plan.ts';
 import { ApiRelay } from './api-relay.ts';
+import { ImageRuntime } from './image-runtime.ts';
 
 /** Label on every API object a lab creates (value: the lab id), so leftovers of a killed run can be found. */
 export const LAB_LABEL = 'lab.openelb-ts.io/id';
@@ -75,11 +78,24 @@ export const SEED = {
 export const METRICS_PORT = 7472;
 const POD_PORT = 8080;
 
+export type LabRuntime = 'node' | 'deno' | 'image';
+const RUNTIMES: readonly LabRuntime[] = ['node', 'deno', 'image'];
+
+function defaultRuntime(): LabRuntime {
+  const env = process.env.OELB_LAB_RUNTIME;
+  if (!env) return 'node';
+  if (!RUNTIMES.includes(env as LabRuntime)) throw new Error(`OELB_LAB_RUNTIME=${env}: expected one of ${RUNTIMES.join(', ')}`);
+  return env as LabRuntime;
+}
+
 export interface SeedLabOptions {
   /** node:test context: teardown on t.after. */
   t?: { after(fn: () => unknown): void };
-  /** Speaker runtime. Default node (tsx). */
-  runtime?: 'node' | 'deno';
+  /**
+   * Speaker runtime. image: the DaemonSet's pod from `npm run image` in podman (image-runtime.ts).
+   * Default: env OELB_LAB_RUNTIME (so a test file can rerun another's scenarios in the image), else node (tsx).
+   */
+  runtime?: LabRuntime;
   /** Speakers run IPAM (the IPAM Lease holder assigns IPs). false: the lab writes Service status itself. Default true. */
   ipam?: boolean;
   /** Membership Lease timings passed to the speakers (default: the speaker's defaults). */
@@ -141,6 +157,9 @@ export interface LabService {
 
 export class LabNode {
   speaker: Child | undefined;
+  /** The speaker's container and its `podman run` argv (image runtime). */
+  container: string | undefined;
+  containerArgv: string[] = [];
   /** Every speaker process this node has had (logs of earlier ones stay readable). */
   readonly speakers: Child[] = [];
   agent!: Child;
@@ -172,7 +191,16 @@ export class LabNode {
   /** Starts the speaker (if not running) and waits until its /readyz answers 200. */
   async startSpeaker(opts: { waitReady?: boolean } = {}): Promise<Child> {
     if (this.speaker && !this.speaker.result) return this.speaker;
-    const child = this.netns.spawn(this.lab.speakerArgv(this), { env: this.lab.speakerEnv() });
+    let child: Child;
+    if (this.lab.image) {
+      const pod = await this.lab.image.start({ name: this.name, ip4: this.spec.ip4, netns: this.netns.name }, this.lab.labSpeakerArgs());
+      child = pod.child;
+      this.container = pod.name;
+      this.containerArgv = pod.argv;
+      this.netns.lab.track(child);
+    } else {
+      child = this.netns.spawn(this.lab.speakerArgv(this), { env: this.lab.speakerEnv() });
+    }
     this.speaker = child;
     this.speakers.push(child);
     if (opts.waitReady ?? true) await this.waitReady();
@@ -209,7 +237,9 @@ export class LabNode {
   async killSpeaker(): Promise<void> {
     const s = this.speaker;
     if (!s) return;
-    s.kill('SIGKILL');
+    // In a container the speaker is not our child: SIGKILL to `podman run` would leave it running.
+    if (this.lab.image && this.container) await this.lab.image.kill(this.container);
+    else s.kill('SIGKILL');
     await s.exited;
     this.speaker = undefined;
   }
@@ -252,17 +282,21 @@ export class SeedLab {
   bridge!: Netns;
   cp!: ControlPlane;
   admin!: KubeClient;
+  /** The image runtime's pods (runtime 'image'). */
+  image: ImageRuntime | undefined;
   readonly services = new Map<string, LabService>();
   private readonly net: Lab;
   private readonly dir: string;
   private podCounter = 0;
   private nextIp = new Map<string, number>();
   private tornDown = false;
+  readonly runtime: LabRuntime;
 
   private constructor(
     net: Lab,
     readonly opts: SeedLabOptions,
   ) {
+    this.runtime = opts.runtime ?? defaultRuntime();
     this.net = net;
     this.id = net.id;
     this.namespace = `lab-${this.id}`;
@@ -302,6 +336,13 @@ export class SeedLab {
     const server = new URL(this.cp.server);
     const apiPort = Number(server.port || 443);
     const apiHost = server.hostname.replace(/^\[|\]$/g, '');
+    if (this.runtime === 'image') {
+      this.log(`lab ${this.id}: image (npm run image, cached) and the DaemonSet's pod from deploy/openelb.yaml`);
+      this.image = await ImageRuntime.create({
+        labId: this.id, dir: this.dir, admin: this.admin, cp: this.cp, podNamespace: this.speakerNamespace, apiPort, metricsPort: METRICS_PORT,
+        log: (line) => this.log(`  ${line}`),
+      });
+    }
 
     this.log(`lab ${this.id}: network (bridge, client, ${SEED.nodes.length} nodes)`);
     this.bridge = await this.net.bridge('sw');
@@ -404,8 +445,7 @@ subjects:
 
   /** argv of this node's speaker process. */
   speakerArgv(node: LabNode): string[] {
-    const base = this.opts.runtime === 'deno' ? denoArgv('src/cli/main.ts') : tsxArgv('src/cli/main.ts');
-    const m = this.opts.membership ?? {};
+    const base = this.runtime === 'deno' ? denoArgv('src/cli/main.ts') : tsxArgv('src/cli/main.ts');
     return [
       ...base,
       'speaker',
@@ -413,6 +453,14 @@ subjects:
       '--kubeconfig', this.cp.speakerKubeconfig,
       '--namespace', this.speakerNamespace,
       '--metrics-addr', `127.0.0.1:${METRICS_PORT}`,
+      ...this.labSpeakerArgs(),
+    ];
+  }
+
+  /** The lab options' speaker flags (the image runtime appends them to the DaemonSet's args). */
+  labSpeakerArgs(): string[] {
+    const m = this.opts.membership ?? {};
+    return [
       ...(this.opts.ipam === false ? ['--enable-ipam=false'] : []),
       ...(m.leaseDurationMs !== undefined ? ['--member-lease-duration-ms', String(m.leaseDurationMs)] : []),
       ...(m.retryPeriodMs !== undefined ? ['--member-retry-period-ms', String(m.retryPeriodMs)] : []),
@@ -426,7 +474,7 @@ subjects:
 
   /** Starts every node's speaker and waits until all are ready. */
   async startSpeakers(): Promise<void> {
-    this.log(`lab ${this.id}: starting ${this.nodes.length} speakers (${this.opts.runtime ?? 'node'})`);
+    this.log(`lab ${this.id}: starting ${this.nodes.length} speakers (${this.runtime})`);
     await Promise.all(this.nodes.map((n) => n.startSpeaker({ waitReady: false })));
     await Promise.all(this.nodes.map((n) => n.waitReady()));
   }
@@ -769,6 +817,7 @@ subjects:
     if (this.tornDown) return;
     this.tornDown = true;
     await Promise.all(this.nodes.map((n) => n.speaker?.stop(2000).catch(() => undefined)));
+    await this.image?.removeAll().catch(() => undefined);
     try {
       if (this.admin) {
         // Every Service of this lab, also those a caller created directly (benchmarks), a few at a time.
