@@ -17,7 +17,6 @@
 import process from 'node:process';
 import { SeedLab, SEED, LAB_LABEL, type LabNode, type LabService } from '../lab/lab.ts';
 import { ensureBinaries } from '../control-plane/lib.ts';
-import { exec } from '../kit/netns.ts';
 import { APT_LINE, missingTools } from '../image/prerequisites.ts';
 import { CONTAINER_TOOLS } from '../image/podman.ts';
 
