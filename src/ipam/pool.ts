@@ -23,11 +23,11 @@ export interface EipInput {
     priority?: number;
     namespaces?: string[];
     /**
-     * OpenELB's CRD has a plain label map here; a `{ matchLabels: {...} }` form is accepted too.
-     * An explicit empty selector ({}) matches every namespace (Kubernetes selector semantics, and
-     * what OpenELB does); leave it undefined for "no selector".
+     * OpenELB's CRD has a plain label map here (`{env: prod}`); `{matchLabels: {...}}` is accepted
+     * too. Anything else (non-string values, matchExpressions, an empty map) selects NO namespace
+     * and is reported (see parseNamespaceSelector): a restricted pool never becomes open.
      */
-    namespaceSelector?: Record<string, string> | { matchLabels?: Record<string, string> };
+    namespaceSelector?: unknown;
   };
   /** The Eip's current status.used (IP -> "ns/a;ns/b"), only used to report drift and to attribute IPs. */
   statusUsed?: Record<string, string>;
@@ -47,19 +47,67 @@ export interface Pool {
   disable: boolean;
   priority: number;
   namespaces: readonly string[];
+  /** The labels a namespace must carry; undefined = the selector allows no namespace. */
   namespaceSelector: Readonly<Record<string, string>> | undefined;
+  /** Why spec.namespaceSelector selects nothing although it is set (garbage, empty, unsupported form). */
+  namespaceSelectorProblem: string | undefined;
   isDefault: boolean;
   deletionRequested: boolean;
   statusUsed: Readonly<Record<string, string>>;
 }
 
-function selectorLabels(sel: EipInput['spec']['namespaceSelector']): Record<string, string> | undefined {
-  if (sel === undefined || sel === null) return undefined;
-  const ml = (sel as { matchLabels?: unknown }).matchLabels;
-  if (ml !== undefined && typeof ml === 'object' && ml !== null) return { ...(ml as Record<string, string>) };
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(sel)) if (typeof v === 'string') out[k] = v;
-  return out;
+const SELECTOR_FIX = 'write it as a label map (namespaceSelector: {env: prod}) or as namespaceSelector: {matchLabels: {env: prod}}';
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function stringMap(m: Record<string, unknown>): { ok: true; labels: Record<string, string> } | { ok: false; key: string } {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v !== 'string') return { ok: false, key: k };
+    labels[k] = v;
+  }
+  return { ok: true, labels };
+}
+
+/**
+ * spec.namespaceSelector -> the labels to match, or why it selects nothing. Pure.
+ *
+ * Why "selects nothing" on doubt: the selector restricts who may draw from a pool. A value we do
+ * not understand (a matchExpressions selector, a number where a label value belongs, a map that an
+ * older schema pruned to {}) must never be read as "no restriction": OpenELB itself turns an empty
+ * map into a match-everything selector, which is exactly how a pruned `{env: prod}` opened a pool
+ * to every namespace. An empty selector is therefore refused too, with a message saying how to
+ * allow namespaces on purpose.
+ */
+export function parseNamespaceSelector(
+  eip: string,
+  sel: unknown,
+): { labels: Record<string, string> | undefined; problem: string | undefined } {
+  if (sel === undefined || sel === null) return { labels: undefined, problem: undefined };
+  const bad = (why: string) => ({
+    labels: undefined,
+    problem: `Eip ${eip}: spec.namespaceSelector ${why}: it selects no namespace (the pool stays restricted to spec.namespaces, the Service annotation, a requested IP or the default role); ${SELECTOR_FIX}`,
+  });
+  if (!isPlainObject(sel)) return bad(`is ${Array.isArray(sel) ? 'a list' : `a ${typeof sel}`}, not a label map`);
+  let map: Record<string, unknown> = sel;
+  if ('matchLabels' in sel || 'matchExpressions' in sel) {
+    const others = Object.keys(sel).filter((k) => k !== 'matchLabels');
+    if (others.length > 0) {
+      return bad(others.includes('matchExpressions')
+        ? 'uses matchExpressions, which openelb-ts (like OpenELB) does not evaluate'
+        : `mixes matchLabels with plain labels (${others.join(', ')})`);
+    }
+    if (!isPlainObject(sel.matchLabels)) return bad('has a matchLabels that is not a label map');
+    map = sel.matchLabels;
+  }
+  const parsed = stringMap(map);
+  if (!parsed.ok) return bad(`gives label "${parsed.key}" a value that is not a string (quote it: "${parsed.key}": "...")`);
+  if (Object.keys(parsed.labels).length === 0) {
+    return bad('is empty (an empty selector would open the pool to every namespace, so it is refused; list the namespaces in spec.namespaces, or select them by a label they carry)');
+  }
+  return { labels: parsed.labels, problem: undefined };
 }
 
 export function parseTime(ts: string | undefined): number {
@@ -71,6 +119,7 @@ export function parseTime(ts: string | undefined): number {
 export function toPool(e: EipInput): Pool {
   const protocol = (e.spec.protocol ?? '').trim() || 'bgp';
   const prio = e.spec.priority;
+  const selector = parseNamespaceSelector(e.name, e.spec.namespaceSelector);
   return {
     name: e.name,
     created: parseTime(e.creationTimestamp),
@@ -82,7 +131,8 @@ export function toPool(e: EipInput): Pool {
     disable: e.spec.disable === true,
     priority: typeof prio === 'number' && Number.isFinite(prio) ? prio : DEFAULT_PRIORITY,
     namespaces: e.spec.namespaces ?? [],
-    namespaceSelector: selectorLabels(e.spec.namespaceSelector),
+    namespaceSelector: selector.labels,
+    namespaceSelectorProblem: selector.problem,
     isDefault: e.annotations?.[DEFAULT_EIP_ANNOTATION] === 'true',
     deletionRequested: e.deletionRequested === true,
     statusUsed: e.statusUsed ?? {},
@@ -102,7 +152,7 @@ export function compareAge(a: Pool, b: Pool): number {
 export function allowsNamespace(p: Pool, namespace: string, labels: Readonly<Record<string, string>> | undefined): boolean {
   if (p.namespaces.includes(namespace)) return true;
   const sel = p.namespaceSelector;
-  if (sel === undefined) return false;
+  if (sel === undefined || Object.keys(sel).length === 0) return false;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(sel)) if (l[k] !== v) return false;
   return true;

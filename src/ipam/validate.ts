@@ -16,7 +16,8 @@ export type PoolReason =
   | 'Disabled'
   | 'MultipleDefaults'
   | 'AddressInUse'
-  | 'AddressNormalized';
+  | 'AddressNormalized'
+  | 'InvalidNamespaceSelector';
 
 export interface PoolProblem {
   reason: PoolReason;
@@ -98,6 +99,10 @@ export function validatePools(pools: readonly Pool[]): Map<string, PoolVerdict> 
           });
         }
       }
+    }
+    if (p.namespaceSelectorProblem) {
+      // A warning, not a block: the pool still serves Services that name it or ask for its IPs.
+      problems.push({ reason: 'InvalidNamespaceSelector', message: p.namespaceSelectorProblem, blocking: false });
     }
     if (p.deletionRequested) {
       problems.push({ reason: 'Deleting', message: `Eip ${p.name} is being deleted: no new allocations`, blocking: true });

@@ -81,9 +81,9 @@ export function toEipInput(e: EipObject): EipInput {
       ...(typeof spec.disable === 'boolean' ? { disable: spec.disable } : {}),
       ...(typeof spec.priority === 'number' ? { priority: spec.priority } : {}),
       ...(Array.isArray(spec.namespaces) ? { namespaces: spec.namespaces.filter((x): x is string => typeof x === 'string') } : {}),
-      ...(spec.namespaceSelector && typeof spec.namespaceSelector === 'object'
-        ? { namespaceSelector: spec.namespaceSelector as Record<string, string> }
-        : {}),
+      // Passed on as stored, whatever its shape: parseNamespaceSelector decides, and anything it
+      // does not understand selects no namespace (never "every namespace").
+      ...(spec.namespaceSelector !== undefined && spec.namespaceSelector !== null ? { namespaceSelector: spec.namespaceSelector } : {}),
     },
     statusUsed: usedOf(e),
   };

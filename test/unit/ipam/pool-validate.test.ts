@@ -28,8 +28,38 @@ test('namespaces list and namespaceSelector (plain map or matchLabels); no list 
   assert.equal(allowsNamespace(ml, 'x', { env: 'prod', tier: 'web', other: '1' }), true);
   const none = toPool(eip('d', '10.0.0.4'));
   assert.equal(allowsNamespace(none, 'default', { env: 'prod' }), false);
-  const empty = toPool(eip('e', '10.0.0.5', { namespaceSelector: {} }));
-  assert.equal(allowsNamespace(empty, 'anything', undefined), true);
+});
+
+test('namespaceSelector that is garbage, empty or pruned selects no namespace and says so on the Eip', () => {
+  const cases: [unknown, RegExp][] = [
+    [{}, /is empty/],
+    [{ matchLabels: {} }, /is empty/],
+    [{ env: 5 }, /label "env" a value that is not a string/],
+    [{ matchLabels: { env: true } }, /label "env"/],
+    [{ matchExpressions: [{ key: 'env', operator: 'Exists' }] }, /matchExpressions/],
+    [{ matchLabels: { env: 'prod' }, matchExpressions: [] }, /matchExpressions/],
+    [{ matchLabels: { env: 'prod' }, tier: 'web' }, /mixes matchLabels with plain labels \(tier\)/],
+    [{ matchLabels: 'env=prod' }, /matchLabels that is not a label map/],
+    ['env=prod', /is a string, not a label map/],
+    [['env'], /is a list/],
+  ];
+  for (const [sel, why] of cases) {
+    const p = toPool(eip('g', '10.0.0.6', { namespaceSelector: sel as Record<string, string> }));
+    const labelSets: (Record<string, string> | undefined)[] = [undefined, {}, { env: 'prod' }, { env: '5', tier: 'web' }];
+    for (const labels of labelSets) {
+      assert.equal(allowsNamespace(p, 'anything', labels), false, `${JSON.stringify(sel)} must select nothing`);
+    }
+    const v = validatePools([p]).get('g');
+    const problem = v?.problems.find((x) => x.reason === 'InvalidNamespaceSelector');
+    assert.ok(problem, `${JSON.stringify(sel)}: InvalidNamespaceSelector reported`);
+    assert.match(problem.message, why);
+    assert.match(problem.message, /^Eip g: spec\.namespaceSelector .*selects no namespace.*namespaceSelector: \{env: prod\}/);
+    // Not a block: the pool still serves Services that name it.
+    assert.equal(v?.allocatable, true);
+  }
+  // A valid selector carries no such problem.
+  const ok = validatePools([toPool(eip('ok', '10.0.0.7', { namespaceSelector: { env: 'prod' } }))]).get('ok');
+  assert.equal(ok?.problems.length, 0);
 });
 
 test('overlap: the older Eip wins, the newer is not allocatable and names the older one', () => {
