@@ -7,6 +7,11 @@ export interface FlagSpec {
   help: string;
   kind: 'string' | 'boolean' | 'number' | 'list';
   default?: string | boolean | number | string[];
+  /**
+   * Set on flags that upstream OpenELB defines but that do nothing here: the value is parsed (so
+   * upstream's manifests start unchanged) and this text says why it does not apply.
+   */
+  ignoredBecause?: string;
 }
 
 export type FlagValues = Record<string, string | boolean | number | string[] | undefined>;
@@ -39,10 +44,12 @@ export function parseFlags(
   specs: FlagSpec[],
   argv: string[],
   env: Record<string, string | undefined> = process.env,
-): { values: FlagValues; rest: string[] } {
+): { values: FlagValues; rest: string[]; given: Set<string> } {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values: FlagValues = {};
   const rest: string[] = [];
+  /** Flags set on the command line or through their environment variable (not by default). */
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -65,15 +72,17 @@ export function parseFlags(
       const prev = (values[name] as string[] | undefined) ?? [];
       values[name] = [...prev, ...raw.split(',').filter((s) => s !== '')];
     } else values[name] = convert(spec, raw);
+    given.add(name);
   }
   for (const spec of specs) {
     if (values[spec.name] !== undefined) continue;
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') {
       values[spec.name] = spec.kind === 'list' ? fromEnv.split(',').filter((s) => s !== '') : convert(spec, fromEnv);
+      given.add(spec.name);
     } else values[spec.name] = spec.default;
   }
-  return { values, rest };
+  return { values, rest, given };
 }
 
 export function helpText(command: string, summary: string, specs: FlagSpec[]): string {
@@ -82,7 +91,16 @@ export function helpText(command: string, summary: string, specs: FlagSpec[]): s
     const def = s.default === undefined ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') : s.default})`;
     const env = s.env ? ` [env ${s.env}]` : '';
     lines.push(`  --${s.name}${s.kind === 'boolean' ? '' : ' VALUE'}`);
-    lines.push(`      ${s.help}${def}${env}`);
+    lines.push(`      ${s.help}${def}${env}${s.ignoredBecause ? ` [OpenELB flag, ignored: ${s.ignoredBecause}]` : ''}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The one start-up warning for upstream flags that were given but do not apply, naming each with
+ * the reason; undefined when none was given. Pure.
+ */
+export function ignoredFlagsWarning(specs: readonly FlagSpec[], given: ReadonlySet<string>): string | undefined {
+  const named = specs.filter((s) => s.ignoredBecause && given.has(s.name)).map((s) => `--${s.name} (${s.ignoredBecause})`);
+  return named.length ? `ignoring OpenELB flags that do not apply to openelb-ts: ${named.join('; ')}` : undefined;
 }

@@ -1,7 +1,8 @@
 // `openelb-ts speaker`: the DaemonSet daemon. Every speaker is a candidate for the IPAM Lease
 // (one writer assigns Service IPs) and, with Layer 2 enabled, keeps a membership Lease and answers
 // ARP/NDP for the external IPs the per-IP election gives this node.
-import { type FlagSpec, type FlagValues, UsageError, helpText, parseFlags } from './flags.ts';
+import { type FlagSpec, type FlagValues, UsageError, helpText, ignoredFlagsWarning, parseFlags } from './flags.ts';
+import { upstreamSpeakerFlags } from './upstream-speaker-flags.ts';
 import { KubeClient, describeSource } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { defaultElectionTimings, electionTimingProblems } from '../kube/lease-election.ts';
@@ -90,13 +91,15 @@ const STOP_DEADLINE_MS = 900;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText('speaker', SUMMARY, speakerFlags) + '\n');
+    process.stdout.write(helpText('speaker', SUMMARY, [...speakerFlags, ...upstreamSpeakerFlags]) + '\n');
     return 0;
   }
-  const { values, rest } = parseFlags(speakerFlags, argv);
+  const { values, rest, given } = parseFlags([...speakerFlags, ...upstreamSpeakerFlags], argv);
   if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (flags start with --)`);
   const cfg = speakerConfig(values);
   setLogLevel(cfg.logLevel as 'info');
+  const ignored = ignoredFlagsWarning(upstreamSpeakerFlags, given);
+  if (ignored) log.warn(ignored);
 
   const { client, source } = KubeClient.load(cfg.kubeconfig);
   log.info('speaker starting', {
