@@ -12,6 +12,7 @@ import { readInterface } from '../l2/interfaces.ts';
 import { dropAllFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket, PacketSocketError } from '../../native-bindings/packet-socket.ts';
 import { listensEverywhere, serveObservability } from '../observe/http.ts';
+import { registerUpstreamAliases } from '../observe/upstream-metrics.ts';
 import { Registry } from '../observe/metrics.ts';
 
 const SUMMARY =
@@ -119,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   const registry = new Registry();
+  registerUpstreamAliases(registry);
   const announcer = new Announcer({
     registry,
     probeMs: cfg.probe ? cfg.probeMs : 0,

@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { listensEverywhere, serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
 import { registerProcessMetrics } from '../observe/process-metrics.ts';
+import { registerUpstreamAliases } from '../observe/upstream-metrics.ts';
 import type { Controller, SpeakerContext } from '../speaker/context.ts';
 import { SharedInformers } from '../speaker/informers.ts';
 import { IpamController } from '../speaker/ipam-controller.ts';
@@ -113,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = new Registry();
   registerProcessMetrics(registry);
+  registerUpstreamAliases(registry);
   const ctx: SpeakerContext = {
     client,
     namespace: cfg.namespace,

@@ -30,6 +30,8 @@ abstract class Metric {
    */
   readonly #byPair = new Map<string, Set<string>>();
   readonly #pairsOf = new Map<string, string[]>();
+  /** Key -> the labels it was made from, for aliases that re-label a series (Registry.alias). */
+  readonly #labelsOf = new Map<string, Labels>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -42,6 +44,7 @@ abstract class Metric {
     const key = pairs.join(',');
     if (!this.#pairsOf.has(key)) {
       this.#pairsOf.set(key, pairs);
+      this.#labelsOf.set(key, { ...labels });
       for (const p of pairs) {
         let keys = this.#byPair.get(p);
         if (!keys) this.#byPair.set(p, (keys = new Set()));
@@ -56,6 +59,7 @@ abstract class Metric {
     const pairs = this.#pairsOf.get(key);
     if (!pairs) return;
     this.#pairsOf.delete(key);
+    this.#labelsOf.delete(key);
     for (const p of pairs) {
       const keys = this.#byPair.get(p);
       keys?.delete(key);
@@ -76,6 +80,7 @@ abstract class Metric {
       this.values.clear();
       this.#byPair.clear();
       this.#pairsOf.clear();
+      this.#labelsOf.clear();
       return;
     }
     const candidates = this.#byPair.get(first);
@@ -84,6 +89,11 @@ abstract class Metric {
       const have = this.#pairsOf.get(key)!;
       if (rest.every((p) => have.includes(p))) this.#delete(key);
     }
+  }
+
+  /** Every series as (labels, value). */
+  series(): Array<[Labels, number]> {
+    return [...this.values].map(([key, v]) => [this.#labelsOf.get(key) ?? {}, v]);
   }
 
   get(labels: Labels = {}): number {
@@ -116,6 +126,34 @@ export class Gauge extends Metric {
   }
 }
 
+/**
+ * Another name for an existing metric (upstream OpenELB's names, see upstream-metrics.ts): its
+ * series are the source's, with labels renamed by `labels` (ours -> theirs); labels not listed are
+ * dropped and the series that differ only in them are summed. Computed at render: no second count.
+ */
+class Alias extends Metric {
+  constructor(
+    name: string,
+    help: string,
+    type: 'counter' | 'gauge',
+    private readonly source: () => Metric | undefined,
+    private readonly labels: Readonly<Record<string, string>>,
+  ) {
+    super(name, help, type);
+  }
+
+  override render(): string {
+    this.removeMatching({});
+    for (const [l, v] of this.source()?.series() ?? []) {
+      const mapped: Labels = {};
+      for (const [ours, theirs] of Object.entries(this.labels)) if (l[ours] !== undefined) mapped[theirs] = l[ours];
+      const key = this.seriesKey(mapped);
+      this.values.set(key, (this.values.get(key) ?? 0) + v);
+    }
+    return super.render();
+  }
+}
+
 export class Registry {
   private readonly metrics = new Map<string, Metric>();
   private readonly collectors = new Set<() => void>();
@@ -135,6 +173,14 @@ export class Registry {
 
   gauge(name: string, help: string): Gauge {
     return this.register(name, () => new Gauge(name, help)) as Gauge;
+  }
+
+  /**
+   * Publishes `name` as a re-labelled copy of the metric `sourceName`, looked up at each render (the
+   * source may be registered later, or never in this process: then the alias has no series).
+   */
+  alias(name: string, help: string, sourceName: string, kind: 'counter' | 'gauge', labels: Readonly<Record<string, string>>): void {
+    this.register(name, () => new Alias(name, help, kind, () => this.metrics.get(sourceName), labels));
   }
 
   private register(name: string, make: () => Metric): Metric {

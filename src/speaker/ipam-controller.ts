@@ -32,6 +32,7 @@ export function termMetrics(ctx: SpeakerContext): TermMetrics {
     pending: r.gauge('openelb_ipam_pending_services', 'Services of ours that wait for an address (leader only).'),
     poolSize: r.gauge('openelb_eip_pool_size', 'Addresses in the Eip (status.poolSize).'),
     usage: r.gauge('openelb_eip_usage', 'Distinct addresses of the Eip in use (status.usage).'),
+    services: r.gauge('openelb_eip_services', 'Services holding an address of the Eip (a shared IP counts each Service).'),
   };
 }
 

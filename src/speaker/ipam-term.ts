@@ -59,6 +59,7 @@ export interface TermMetrics extends IpamMetrics {
   pending: Gauge;
   poolSize: Gauge;
   usage: Gauge;
+  services: Gauge;
 }
 
 /** Parallel Service writes: enough to hide API latency, few enough not to flood the API server. */
@@ -404,6 +405,7 @@ export class IpamTerm {
       if (!e || !st) {
         this.metrics.poolSize.remove({ eip: name });
         this.metrics.usage.remove({ eip: name });
+        this.metrics.services.remove({ eip: name });
         return;
       }
       const d = desiredEipStatus(e, st, new Date());
@@ -429,6 +431,7 @@ export class IpamTerm {
         }
         this.metrics.poolSize.set({ eip: name }, st.poolSize);
         this.metrics.usage.set({ eip: name }, st.usage);
+        this.metrics.services.set({ eip: name }, Object.values(st.used ?? {}).reduce((n, who) => n + who.split(';').filter(Boolean).length, 0));
         const cur = this.eipLatest.get(name) as EipObject;
         const holders = state.eipHolders(name);
         const change = eipFinalizerChange(cur, holders.length);
