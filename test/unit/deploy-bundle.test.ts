@@ -94,3 +94,19 @@ test('DaemonSet: speaker flags, env, NET_RAW only, no CPU limit', () => {
   const taints = pod.tolerations.map((t: Obj) => t.key).sort();
   assert.deepEqual(taints, ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']);
 });
+
+test('deploy/monitoring: the metrics Service selects the speaker pods and targets their named port', () => {
+  const [svc, sm] = load('monitoring/metrics.yaml');
+  const ds = load('daemonset.yaml').find((o) => o.kind === 'DaemonSet');
+  assert.ok(svc && sm && ds);
+  const podLabels = ds.spec.template.metadata.labels as Record<string, string>;
+  for (const [k, v] of Object.entries(svc.spec.selector as Record<string, string>)) assert.equal(podLabels[k], v, `pod label ${k}`);
+  const ports = ds.spec.template.spec.containers[0].ports as Array<{ name: string; containerPort: number }>;
+  const metrics = ports.find((p) => p.name === 'metrics');
+  assert.ok(metrics, 'the DaemonSet names its metrics port');
+  assert.equal(svc.spec.ports[0].targetPort, 'metrics');
+  const addr = (ds.spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--metrics-addr='));
+  if (addr) assert.ok(addr.endsWith(`:${metrics.containerPort}`), `the named port is where /metrics listens (${addr})`);
+  for (const [k, v] of Object.entries(sm.spec.selector.matchLabels as Record<string, string>)) assert.equal(svc.metadata.labels[k], v);
+  assert.equal(sm.spec.endpoints[0].port, 'metrics');
+});
