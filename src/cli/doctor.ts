@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import process from 'node:process';
-import { VersionApi } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, VersionApi } from '@kubernetes/client-node';
 import { type FlagSpec, UsageError, helpText, parseFlags } from './flags.ts';
 import { KubeClient, describeSource } from '../kube/client.ts';
 import { classifyError, describeError } from '../kube/errors.ts';
@@ -15,6 +15,7 @@ import { type NetRawFact, checkNetRaw } from '../doctor/capability.ts';
 import { type KubeProxySource, checkKubeProxy, parseKubeProxyConfig } from '../doctor/kube-proxy.ts';
 import { type PoolInput, checkPoolNic, localPoolIps } from '../doctor/pool-nic.ts';
 import { exitCodeOf, formatJson, formatText, summarize } from '../doctor/report.ts';
+import { checkUpstream, type Listed, type WebhookFact, type WorkloadFact } from '../doctor/upstream.ts';
 import { type CheckResult, cannotTell, failed, passed } from '../doctor/result.ts';
 import { type ParsedAddress } from '../ipam/range.ts';
 
@@ -96,6 +97,39 @@ async function kubeProxySource(client: KubeClient | undefined, why: string): Pro
     if (kind === 'notFound') return { kind: 'missing' };
     if (kind === 'forbidden') return { kind: 'forbidden', message: describeError(err) };
     return { kind: 'error', message: describeError(err) };
+  }
+}
+
+/** Deployments and DaemonSets in every namespace, reduced to what identifies upstream OpenELB. */
+async function workloadFacts(client: KubeClient | undefined, why: string): Promise<Listed<WorkloadFact>> {
+  if (!client) return { kind: 'no-api', why };
+  try {
+    const apps = client.make(AppsV1Api);
+    const [deps, dss] = await Promise.all([apps.listDeploymentForAllNamespaces(), apps.listDaemonSetForAllNamespaces()]);
+    const fact = (kind: WorkloadFact['kind']) => (o: { metadata?: { namespace?: string; name?: string }; spec?: { template?: { spec?: { containers?: Array<{ image?: string; command?: string[] }> } } } }): WorkloadFact => {
+      const cs = o.spec?.template?.spec?.containers ?? [];
+      return { kind, namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '', images: cs.map((c) => c.image ?? ''), commands: cs.map((c) => c.command?.[0] ?? '') };
+    };
+    return { kind: 'listed', items: [...deps.items.map(fact('Deployment')), ...dss.items.map(fact('DaemonSet'))] };
+  } catch (err) {
+    return { kind: 'failed', message: `listing Deployments/DaemonSets: ${describeError(err)}` };
+  }
+}
+
+async function webhookFacts(client: KubeClient | undefined, why: string): Promise<Listed<WebhookFact>> {
+  if (!client) return { kind: 'no-api', why };
+  try {
+    const api = client.make(AdmissionregistrationV1Api);
+    const [v, m] = await Promise.all([api.listValidatingWebhookConfiguration(), api.listMutatingWebhookConfiguration()]);
+    type Hook = { name?: string; clientConfig?: { service?: { path?: string } } };
+    const fact = (kind: WebhookFact['kind']) => (o: { metadata?: { name?: string }; webhooks?: Hook[] }): WebhookFact => ({
+      kind,
+      name: o.metadata?.name ?? '',
+      hooks: (o.webhooks ?? []).flatMap((h) => [h.name ?? '', h.clientConfig?.service?.path ?? '']),
+    });
+    return { kind: 'listed', items: [...v.items.map(fact('ValidatingWebhookConfiguration')), ...m.items.map(fact('MutatingWebhookConfiguration'))] };
+  } catch (err) {
+    return { kind: 'failed', message: `listing admission webhook configurations: ${describeError(err)}` };
   }
 }
 
@@ -184,6 +218,8 @@ export async function run(argv: string[]): Promise<number> {
     const parsed = parseKubeProxyConfig(proxySource.data['config.conf']);
     if (parsed.ok) proxyMode = parsed.value.mode;
   }
+
+  if (!standalone) checks.push(checkUpstream(await workloadFacts(client, noApiWhy), await webhookFacts(client, noApiWhy)));
 
   let annotationIp: string | undefined;
   if (client) {
