@@ -104,6 +104,18 @@ export const setsockoptMreq = lib.func('setsockopt', 'int', ['int', 'int', 'int'
 /** fds: Uint8Array of n * 8 bytes (struct pollfd). Used synchronously and through .async(). */
 export const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
 export const strerror = lib.func('const char *strerror(int errnum)');
+/**
+ * prctl(2) is variadic in glibc; on x86-64 and arm64 integer arguments travel in the same
+ * registers either way, and prctl reads only integers, so a fixed 5-argument declaration is safe.
+ */
+export const prctl = lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
+export const getppid = lib.func('int getppid(void)');
+/** syscall(2) for pidfd_open, which glibc < 2.36 does not wrap; integer arguments only (see prctl). */
+export const syscall3 = lib.func('syscall', 'long', ['long', 'long', 'long']);
+/** Same number on x86-64 and arm64 (syscalls added after 4.x share one table). */
+export const SYS_pidfd_open = 434;
+export const PR_SET_PDEATHSIG = 1;
+export const SIGTERM = 15;
 
 /** errno of the last koffi call on this thread. */
 export function errno(): number {

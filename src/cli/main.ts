@@ -1,9 +1,14 @@
 // `openelb-ts <subcommand>`: each subcommand lives in its own file and exports run(argv) -> exit code.
 import { UsageError } from './flags.ts';
 
-const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  speaker: { summary: 'the DaemonSet daemon: IPAM (when elected) and ARP/NDP announcing', load: () => import('./speaker.ts') },
-  announce: { summary: 'answer ARP/NDP for given IPs on one NIC, no Kubernetes (debugging, demos)', load: () => import('./announce.ts') },
+// Read before anything slow (koffi, the Kubernetes client) loads: the parent check in
+// native-bindings/parent-death.ts compares it with the parent seen once the death signal is armed.
+const ppidAtLaunch = process.ppid;
+
+// longRunning: the command must not outlive whoever launched it (npx, tsx, a supervisor's shell).
+const commands: Record<string, { summary: string; longRunning?: true; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  speaker: { summary: 'the DaemonSet daemon: IPAM (when elected) and ARP/NDP announcing', longRunning: true, load: () => import('./speaker.ts') },
+  announce: { summary: 'answer ARP/NDP for given IPs on one NIC, no Kubernetes (debugging, demos)', longRunning: true, load: () => import('./announce.ts') },
   doctor: { summary: 'check this node and cluster for what Layer 2 mode needs, and explain fixes', load: () => import('./doctor.ts') },
 };
 
@@ -24,6 +29,14 @@ async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`openelb-ts: unknown command "${name}"\n\n${usage()}\n`);
     return 2;
+  }
+  if (command.longRunning && !rest.includes('--help') && !rest.includes('-h')) {
+    const { dieWithParent } = await import('../../native-bindings/parent-death.ts');
+    const gone = dieWithParent(ppidAtLaunch, process.env);
+    if (gone) {
+      process.stderr.write(`openelb-ts ${name}: not starting: ${gone}\n`);
+      return 1;
+    }
   }
   try {
     return await (await command.load()).run(rest);
