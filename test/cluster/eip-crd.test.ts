@@ -173,10 +173,10 @@ test('`kubectl apply -f deploy/openelb.yaml` succeeds (again) on a running contr
     'customresourcedefinition.apiextensions.k8s.io/eips.network.kubesphere.io',
     'serviceaccount/openelb-speaker',
     'clusterrole.rbac.authorization.k8s.io/openelb-speaker',
-    'daemonset.apps/openelb-speaker',
+    'daemonset.apps/openelb-ts-speaker',
   ]) {
     assert.ok(r.stdout.includes(line), `missing ${line} in:\n${r.stdout}`);
   }
-  const ds = await cp.kubectl(['get', 'daemonset', '-n', 'openelb-system', 'openelb-speaker', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  const ds = await cp.kubectl(['get', 'daemonset', '-n', 'openelb-system', 'openelb-ts-speaker', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
   assert.equal(ds.stdout, 'openelb-ts:0.1.0');
 });

@@ -200,3 +200,61 @@ test('takeover from upstream v0.6 objects: no assigned IP moves, finalizers and 
   assert.deepEqual(used[`${net}.9`]?.split(';').sort(), [`${ns}/${sharedA}`, `${ns}/${sharedB}`].sort());
   assert.ok(e?.metadata?.finalizers?.includes('finalizer.ipam.kubesphere.io/v1alpha1'));
 });
+
+test('`kubectl apply -f deploy/openelb.yaml` over upstream chart objects succeeds (no immutable-field error)', async (t) => {
+  // What `helm install openelb charts/openelb -n openelb-system` leaves that shares a name with
+  // our bundle: the speaker DaemonSet (immutable selector), its ServiceAccount, ClusterRole and
+  // ClusterRoleBinding (immutable roleRef).
+  const chartLabels = {
+    'app.kubernetes.io/name': 'openelb',
+    'helm.sh/chart': 'openelb-0.6.0',
+    'app.kubernetes.io/instance': 'openelb',
+    'app.kubernetes.io/managed-by': 'Helm',
+    'app.kubernetes.io/component': 'openelb-speaker',
+  };
+  const upstream = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'openelb-speaker', namespace: 'openelb-system' } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'openelb-speaker' }, rules: [{ apiGroups: [''], resources: ['services'], verbs: ['get'] }] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'openelb-speaker' },
+      subjects: [{ kind: 'ServiceAccount', name: 'openelb-speaker', namespace: 'openelb-system' }],
+      roleRef: { kind: 'ClusterRole', name: 'openelb-speaker', apiGroup: 'rbac.authorization.k8s.io' },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'openelb-speaker', namespace: 'openelb-system', labels: chartLabels },
+      spec: {
+        selector: { matchLabels: chartLabels },
+        template: {
+          metadata: { labels: chartLabels },
+          spec: {
+            serviceAccountName: 'openelb-speaker',
+            hostNetwork: true,
+            containers: [{ name: 'openelb-speaker', image: 'kubesphere/openelb-speaker:v0.6.0', command: ['openelb-speaker'], args: ['--api-hosts=:50051', '--enable-keepalived-vip=false', '--enable-layer2=true'] }],
+          },
+        },
+      },
+    },
+  ];
+  t.after(async () => {
+    await cp.kubectl(['-n', 'openelb-system', 'delete', 'daemonset', 'openelb-speaker', '--ignore-not-found']);
+  });
+  const bundle = new URL('../../deploy/openelb.yaml', import.meta.url).pathname;
+  const pre = await cp.kubectl(['apply', '-f', bundle]); // our bundle as the shared control plane has it
+  assert.equal(pre.code, 0, pre.stderr);
+  const up = await cp.kubectl(['apply', '-f', '-'], { input: upstream.map((o) => JSON.stringify(o)).join('\n---\n') });
+  assert.equal(up.code, 0, up.stderr);
+  const r = await cp.kubectl(['apply', '-f', bundle]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /immutable|cannot change/);
+  // Our RBAC won (the speaker's rules, not the stub above); upstream's DaemonSet is left for the
+  // user to remove (doctor names it).
+  const cr = await cp.kubectl(['get', 'clusterrole', 'openelb-speaker', '-o', 'jsonpath={.rules[*].resources}']);
+  assert.match(cr.stdout, /eips/);
+  const found = await doctorUpstream();
+  assert.equal(found.status, 'problem');
+  assert.ok(found.problem?.includes('DaemonSet openelb-system/openelb-speaker'), found.problem);
+});

@@ -30,7 +30,7 @@ test('the bundle holds namespace, CRD, RBAC and DaemonSet in apply order', () =>
     'RoleBinding/openelb-speaker',
     'Role/openelb-speaker-doctor',
     'RoleBinding/openelb-speaker-doctor',
-    'DaemonSet/openelb-speaker',
+    'DaemonSet/openelb-ts-speaker',
   ]);
 });
 
