@@ -120,17 +120,20 @@ test('takeover from upstream v0.6 objects: no assigned IP moves, finalizers and 
 
   // The Eip as upstream's controller leaves it: its IPAM finalizer, and status with used IPs that
   // are not the pool's first ones (a re-draw would hand out .0 and .1 and move them).
-  await c.custom.createClusterCustomObject({
-    group: 'network.kubesphere.io',
-    version: 'v1alpha2',
-    plural: 'eips',
-    body: {
-      apiVersion: 'network.kubesphere.io/v1alpha2',
-      kind: 'Eip',
-      metadata: { name: eip, finalizers: ['finalizer.ipam.kubesphere.io/v1alpha1'] },
-      spec: { address: `${net}.0/28`, protocol: 'layer2', interface: 'eth0', disable: false },
-    },
+  const applied = await cp.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: network.kubesphere.io/v1alpha2
+kind: Eip
+metadata:
+  name: ${eip}
+  finalizers: [finalizer.ipam.kubesphere.io/v1alpha1]
+spec:
+  address: ${net}.0/28
+  protocol: layer2
+  interface: eth0
+  disable: false
+`,
   });
+  assert.equal(applied.code, 0, applied.stderr);
   const [web, db, sharedA, sharedB] = svcs as [string, string, string, string];
   const want: Record<string, string> = { [web]: `${net}.7`, [db]: `${net}.3`, [sharedA]: `${net}.9`, [sharedB]: `${net}.9` };
   await c.custom.patchClusterCustomObjectStatus(
