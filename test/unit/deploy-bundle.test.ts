@@ -110,3 +110,10 @@ test('deploy/monitoring: the metrics Service selects the speaker pods and target
   for (const [k, v] of Object.entries(sm.spec.selector.matchLabels as Record<string, string>)) assert.equal(svc.metadata.labels[k], v);
   assert.equal(sm.spec.endpoints[0].port, 'metrics');
 });
+
+test('deploy/chart is up to date with the pieces (run `npx tsx scripts/chart.ts`)', async () => {
+  const { renderChart, CHART_DIR } = await import('../../scripts/chart.ts');
+  for (const [rel, text] of renderChart()) {
+    assert.equal(readFileSync(join(CHART_DIR, rel), 'utf8'), text, `deploy/chart/${rel} is stale: run \`npx tsx scripts/chart.ts\``);
+  }
+});
