@@ -83,16 +83,18 @@ function readAncestors(from: number, max = 8): Ancestor[] {
 
 /**
  * Arms SIGTERM-on-parent-death, watches the launchers above the parent, and checks the parent is
- * still there. Returns a reason to refuse to start, or undefined. Throws only if prctl itself fails.
+ * still there. Returns a reason to refuse to start (or undefined) and `release`, which stops the
+ * watches: call it when the command returns, or their handles would keep the process alive.
+ * Throws only if prctl itself fails.
  */
-export function dieWithParent(ppidAtLaunch: number, env: Record<string, string | undefined>): string | undefined {
+export function dieWithParent(ppidAtLaunch: number, env: Record<string, string | undefined>): { gone: string | undefined; release: () => void } {
   if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) !== 0) {
     const e = errno();
     throw new Error(`prctl(PR_SET_PDEATHSIG): ${strerror(e)} (errno ${e})`);
   }
   const ppid = getppid();
   const gone = parentGone({ ppidAtLaunch, ppidNow: ppid, pid: process.pid, npmCommand: env.npm_command || undefined });
-  if (gone) return gone;
+  if (gone) return { gone, release: () => {} };
   const chain = launcherChain(readAncestors(ppid)).filter((p) => p !== ppid); // the parent is covered by prctl
   const watches: Array<{ fd: number; watch: ReadableWatch }> = [];
   const stopWatching = (): void => {
@@ -121,5 +123,5 @@ export function dieWithParent(ppidAtLaunch: number, env: Record<string, string |
       return (err as NodeJS.ErrnoException).code === 'EPERM';
     }
   });
-  return alive ? undefined : 'a launching process exited during start-up';
+  return { gone: alive ? undefined : 'a launching process exited during start-up', release: stopWatching };
 }

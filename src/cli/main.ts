@@ -30,11 +30,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`openelb-ts: unknown command "${name}"\n\n${usage()}\n`);
     return 2;
   }
+  let release = (): void => {};
   if (command.longRunning && !rest.includes('--help') && !rest.includes('-h')) {
     const { dieWithParent } = await import('../../native-bindings/parent-death.ts');
-    const gone = dieWithParent(ppidAtLaunch, process.env);
-    if (gone) {
-      process.stderr.write(`openelb-ts ${name}: not starting: ${gone}\n`);
+    const tie = dieWithParent(ppidAtLaunch, process.env);
+    release = tie.release;
+    if (tie.gone) {
+      release();
+      process.stderr.write(`openelb-ts ${name}: not starting: ${tie.gone}\n`);
       return 1;
     }
   }
@@ -46,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  } finally {
+    // The launcher watches hold event-loop handles: a command that returns must not hang on them.
+    release();
   }
 }
 
