@@ -51,10 +51,14 @@ export interface KubectlResult {
 type Logger = (msg: string) => void;
 const stderrLog: Logger = (m) => process.stderr.write(`control-plane: ${m}\n`);
 
-/** Builds (or reuses) the binaries; returns their directory. Throws on failure. */
+/**
+ * Builds (or reuses) the binaries; returns their directory. Throws on failure.
+ * OELB_CONTROL_PLANE=min selects the oldest supported Kubernetes minor (build-min.sh).
+ */
 export function ensureBinaries(logFn: Logger = stderrLog): string {
-  const r = spawnSync('bash', [join(HERE, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`scripts/control-plane/build.sh failed (exit ${r.status ?? r.signal})`);
+  const script = process.env.OELB_CONTROL_PLANE === 'min' ? 'build-min.sh' : 'build.sh';
+  const r = spawnSync('bash', [join(HERE, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`scripts/control-plane/${script} failed (exit ${r.status ?? r.signal})`);
   const dir = r.stdout.trim().split('\n').pop() ?? '';
   if (!dir || !existsSync(join(dir, 'kube-apiserver'))) throw new Error(`build.sh printed no binary dir: ${r.stdout}`);
   logFn(`binaries in ${dir}`);
