@@ -105,7 +105,9 @@ test('deploy/monitoring: the metrics Service selects the speaker pods and target
   const metrics = ports.find((p) => p.name === 'metrics');
   assert.ok(metrics, 'the DaemonSet names its metrics port');
   assert.equal(svc.spec.ports[0].targetPort, 'metrics');
-  const addr = (ds.spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--metrics-addr='));
+  const c = ds.spec.template.spec.containers[0];
+  const addr = (c.args as string[]).find((a) => a.startsWith('--metrics-addr='))?.split('=')[1]
+    ?? (c.env as Array<{ name: string; value?: string }>).find((e) => e.name === 'OPENELB_METRICS_ADDR')?.value;
   if (addr) assert.ok(addr.endsWith(`:${metrics.containerPort}`), `the named port is where /metrics listens (${addr})`);
   for (const [k, v] of Object.entries(sm.spec.selector.matchLabels as Record<string, string>)) assert.equal(svc.metadata.labels[k], v);
   assert.equal(sm.spec.endpoints[0].port, 'metrics');
