@@ -10,6 +10,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { controlPlane, uniqueName, type ControlPlane } from '../../scripts/kit/control-plane.ts';
 import { exec, REPO_ROOT } from '../../scripts/kit/netns.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking parsed YAML of any shape
 type Obj = Record<string, any>;
 const plain = (text: string): Obj[] => (JSON.parse(JSON.stringify(loadAllYaml(text))) as Obj[]).filter(Boolean);
 const key = (o: Obj) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;

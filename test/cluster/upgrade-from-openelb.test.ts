@@ -111,11 +111,12 @@ test('takeover from upstream v0.6 objects: no assigned IP moves, finalizers and 
   const svcs = [uniqueName('web'), uniqueName('db'), uniqueName('shared-a'), uniqueName('shared-b')];
   const fresh = uniqueName('fresh');
   const all: Array<[string, string]> = [...svcs, fresh].map((s) => [ns, s]);
-  let speaker: SpeakerProcess | undefined;
+  // Started only once upstream's objects exist; the cleanup needs it running.
+  const running: { speaker?: SpeakerProcess } = {};
   t.after(async () => {
     // While the speaker runs: it releases the IPs and removes the finalizers (upstream's are ours).
     await cleanup(c, all, [eip]).catch(() => undefined);
-    await speaker?.stop();
+    await running.speaker?.stop();
   });
 
   // The Eip as upstream's controller leaves it: its IPAM finalizer, and status with used IPs that
@@ -178,7 +179,8 @@ spec:
     );
   }
 
-  speaker = startSpeaker(cp, uniqueName('takeover'));
+  const speaker = startSpeaker(cp, uniqueName('takeover'));
+  running.speaker = speaker;
   await waitLeader(c, speaker.node, 30_000, speaker);
   // The speaker has reconciled this Eip once it carries our Ready condition.
   await waitFor(`Eip ${eip} reconciled`, async () => {
