@@ -29,7 +29,7 @@ const values = (argv: string[], flag: string) => argv.flatMap((a, i) => (a === f
 
 test('the DaemonSet in deploy/openelb.yaml maps to the pod a kubelet would run', () => {
   const pod = speakerPodFrom(manifest);
-  assert.equal(pod.daemonSet, 'openelb-speaker');
+  assert.equal(pod.daemonSet, 'openelb-ts-speaker');
   assert.equal(pod.namespace, 'openelb-system');
   assert.equal(pod.serviceAccountName, 'openelb-speaker');
   const argv = podmanRunArgs(pod, ctx);
