@@ -177,6 +177,20 @@ export class Responder {
     }
   }
 
+  /**
+   * Closes and opens again every socket that is open, rejoining the solicited-node groups; the
+   * answered set and counters stay. For a NIC that came back from down, or a socket that keeps
+   * reporting errors. Throws PacketSocketError (one-line message) if a socket cannot be opened; the
+   * families opened before the failure stay open.
+   */
+  reopen(): void {
+    const families = ([4, 6] as const).filter((f) => this.has(f));
+    const groups = [...this.#groups.keys()];
+    this.close();
+    for (const f of families) this.open(f);
+    for (const ip of groups) this.join(ip);
+  }
+
   /** Joins the solicited-node group of an IPv6 address (idempotent per address). Needs the NDP socket. */
   join(ip: string): void {
     if (this.#groups.has(ip) || !this.#ndp) return;
