@@ -8,9 +8,9 @@
 // buffer); everything else goes through the
 // pure respond() with one Set lookup per address in the frame. Counters are plain numbers here;
 // the announcer publishes them when /metrics is scraped. Claims are checked only while probing.
-import { arpFilter, ndpFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket, type ReceivedFrame } from '../../native-bindings/packet-socket.ts';
 import type { WatchMode } from '../../native-bindings/runtime.ts';
+import { arpFilter, ndpFilter } from './bpf-filters.ts';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
 import { respond, type ConflictWhy, type NicIdentity } from './respond.ts';
 import { ARP_REPLY_LENGTH, fastArpReply, ipv4Key, ipv4KeyOf } from './arp-fast.ts';
