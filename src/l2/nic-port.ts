@@ -12,7 +12,7 @@
 import { PacketSocketError } from '../../native-bindings/packet-socket.ts';
 import type { WatchMode } from '../../native-bindings/runtime.ts';
 import { log } from '../log.ts';
-import { readInterface, type Nic } from './interfaces.ts';
+import { ARPHRD_ETHER, readInterface, type Nic } from './interfaces.ts';
 import { type L2Metrics, type NicPublished, newNicPublished } from './l2-metrics.ts';
 import { parseMac } from './mac.ts';
 import { Responder, type Family, type ResponderEvents } from './responder.ts';
@@ -81,7 +81,6 @@ export class NicPort<A> {
 
   /** The NIC's responder with this family's socket open, or null with `error` set. */
   ensureSocket(family: Family): Responder | null {
-    let created = false;
     if (!this.responder) {
       const nic = readInterface(this.name, this.opts.sysRoot);
       if (!nic) {
@@ -89,13 +88,12 @@ export class NicPort<A> {
         return null;
       }
       const mac = parseMac(nic.mac);
-      if (nic.type !== 1 || !mac) {
+      if (nic.type !== ARPHRD_ETHER || !mac) {
         this.error = `network interface "${this.name}" is not an Ethernet NIC (ARP/NDP answers need a MAC address)`;
         return null;
       }
       this.responder = new Responder(this.name, mac, this.events, this.opts.watchMode ? { watchMode: this.opts.watchMode } : {});
       Object.assign(this.#seen, { ifindex: nic.index, mac: nic.mac, up: nic.up, receiveErrors: 0 });
-      created = true;
     }
     try {
       this.responder.open(family);
@@ -104,7 +102,6 @@ export class NicPort<A> {
       if (!this.responder.has(4) && !this.responder.has(6)) this.dropResponder();
       return null;
     }
-    if (created) this.#seen.receiveErrors = this.responder.socketStats().receiveErrors;
     if (this.error !== null) log.info('NIC usable again', { nic: this.name });
     this.error = null;
     this.loggedError = null;
