@@ -57,19 +57,56 @@ export function watchReadable(fd: number, onReadable: () => void, mode: WatchMod
   return mode === 'uv-poll' ? watchUvPoll(fd, onReadable) : watchAsyncPoll(fd, onReadable);
 }
 
+/**
+ * Delay before re-starting a poll handle after its `streak`-th error callback in a row: the first
+ * restart is immediate (a link flap gives one ENETDOWN, then the socket works again); errors that
+ * keep coming back are retried at 50 ms, 100 ms, ... up to 2 s, so a broken fd cannot spin the loop.
+ */
+export function pollErrorBackoffMs(streak: number): number {
+  if (streak <= 1) return 0;
+  return Math.min(POLL_ERROR_BACKOFF_MAX_MS, POLL_ERROR_BACKOFF_MIN_MS * 2 ** Math.min(streak - 2, 16));
+}
+const POLL_ERROR_BACKOFF_MIN_MS = 50;
+const POLL_ERROR_BACKOFF_MAX_MS = 2000;
+
 function watchUvPoll(fd: number, onReadable: () => void): ReadableWatch {
   const pollFn = uvPoll();
   if (!pollFn) throw new Error('koffi.node.poll is not available in this koffi build');
   let closed = false;
   const opts = { readable: true };
   let handle: UvPollHandle | null = null;
+  let errorStreak = 0;
+  let restartTimer: ReturnType<typeof setTimeout> | null = null;
+  const start = (): void => {
+    restartTimer = null;
+    if (closed || !handle) return;
+    try {
+      handle.start(opts, cb);
+    } catch {
+      // start() refused (uv_poll_start failed): try again later rather than stay deaf.
+      errorStreak++;
+      restartTimer = setTimeout(start, Math.max(POLL_ERROR_BACKOFF_MIN_MS, pollErrorBackoffMs(errorStreak)));
+    }
+  };
   const cb: PollCallback = (status) => {
     if (closed) return;
-    // A negative status is a libuv error on the fd (e.g. it was closed under us); reading
-    // will report the real errno, so still let the owner drain.
-    if (status === 0 || status < 0) onReadable();
+    // Drain on errors too: the read consumes the socket's pending error (e.g. ENETDOWN), so the
+    // restarted handle does not report the same error again.
+    onReadable();
+    if (closed) return;
+    if (status < 0) {
+      // libuv stops a poll handle for good when the fd reports an error (POLLERR: an AF_PACKET
+      // socket gets ENETDOWN when its link goes down). The socket works again once the link is
+      // back, so restart the handle, immediately the first time and with a backoff after that.
+      errorStreak++;
+      const delay = pollErrorBackoffMs(errorStreak);
+      if (delay === 0) start();
+      else if (restartTimer === null) restartTimer = setTimeout(start, delay);
+      return;
+    }
+    errorStreak = 0;
     // Deno fires once per start(); Node keeps firing, and re-starting there is a needless call.
-    if (isDeno && !closed && handle) handle.start(opts, cb);
+    if (isDeno && handle) handle.start(opts, cb);
   };
   handle = pollFn(fd, opts, cb);
   if (!handle) throw new Error(`cannot watch fd ${fd} with koffi.node.poll`);
@@ -78,6 +115,8 @@ function watchUvPoll(fd: number, onReadable: () => void): ReadableWatch {
     close() {
       if (closed) return;
       closed = true;
+      if (restartTimer !== null) clearTimeout(restartTimer);
+      restartTimer = null;
       handle?.close();
       handle = null;
     },

@@ -8,7 +8,7 @@
 //       -> {"sent": n, "answered": n}: RATE requests/s, paced every millisecond, for SECONDS,
 //          then 200 ms more to collect late answers.
 import process from 'node:process';
-import { arpFilter, ndpFilter } from '../../native-bindings/bpf.ts';
+import { arpFilter, ndpFilter } from '../../src/l2/bpf-filters.ts';
 import * as libc from '../../native-bindings/libc.ts';
 import koffi from 'koffi';
 import { readFileSync } from 'node:fs';

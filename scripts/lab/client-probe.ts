@@ -8,7 +8,7 @@
 // Usage: client-probe.ts --ip VIP [--ip VIP2] [--http] [--port 80] [--interval 20] [--timeout 250]
 import { request } from 'node:http';
 import process from 'node:process';
-import { arpFilter } from '../../native-bindings/bpf.ts';
+import { arpFilter } from '../../src/l2/bpf-filters.ts';
 import { PacketSocket } from '../../native-bindings/packet-socket.ts';
 import * as arp from '../../src/l2/arp.ts';
 import * as ethernet from '../../src/l2/ethernet.ts';

@@ -8,7 +8,8 @@ import { AdmissionregistrationV1Api, AppsV1Api, VersionApi } from '@kubernetes/c
 import { type FlagSpec, UsageError, helpText, parseFlags } from './flags.ts';
 import { KubeClient, describeSource } from '../kube/client.ts';
 import { classifyError, describeError } from '../kube/errors.ts';
-import { NODE_NIC_ANNOTATION, type NicFacts, readNicFacts } from '../l2/interfaces.ts';
+import { type NicFacts, readNicFacts } from '../l2/interfaces.ts';
+import { NODE_NIC_ANNOTATION } from '../speaker/nic-choice.ts';
 import { type ApiFact, type EipListFact, checkApi, checkEips } from '../doctor/api.ts';
 import { type ArpConf, checkArpSysctls, parseSysctlInt, sysctlTargets } from '../doctor/arp-sysctl.ts';
 import { type NetRawFact, checkNetRaw } from '../doctor/capability.ts';

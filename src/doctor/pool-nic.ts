@@ -1,12 +1,13 @@
 // For one layer2 pool on this node: which NIC answers for it (the speaker's own choice,
-// src/l2/interfaces.ts chooseNic: exists, up, Ethernet with ARP, not loopback, not enslaved),
+// src/speaker/nic-choice.ts chooseNic: exists, up, Ethernet with ARP, not loopback, not enslaved),
 // and whether the pool lies inside a subnet of that NIC. A pool outside the NIC's subnets is
 // the classic silent failure: clients never ARP for an address outside their own subnet, they
 // hand it to their router, so our answers are never asked for (seed 000: "The IP addresses
 // specified in spec:address must be on the same network segment as the Kubernetes cluster nodes").
 import { formatRange, parseAddressSpec, type ParsedAddress } from '../ipam/range.ts';
 import { inPrefix, ipToString } from '../net/ip.ts';
-import { type NicFacts, chooseNic } from '../l2/interfaces.ts';
+import type { NicFacts } from '../l2/interfaces.ts';
+import { chooseNic } from '../speaker/nic-choice.ts';
 import { isConnectedRoute } from '../l2/routes.ts';
 import { type CheckResult, failed, passed } from './result.ts';
 

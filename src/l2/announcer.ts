@@ -4,24 +4,41 @@
 // standalone `announce` command both drive it through update(desired): a declarative "own exactly
 // these", so a reconcile can be repeated without side effects.
 //
-// Per NIC there is one Responder (responder.ts) with an ARP socket only while the NIC has IPv4
-// addresses and an NDP socket only while it has IPv6 ones. Adding or removing an address is a Set
-// change (plus a multicast join/leave for IPv6), never a socket per address.
+// Its parts, one concern per file (MetalLB's internal/layer2 is the model):
+// - address-state.ts: the per-address state machine as pure decisions;
+// - nic-port.ts: the per-NIC socket lifecycle (open lazily, reopen on down/up or socket errors);
+// - responder.ts: the packet loop that answers on a NIC's sockets;
+// - l2-metrics.ts: the metric families and publishing the responders' counters on scrape;
+// - report-limiter.ts: the bound on conflict reports (anyone on the LAN can cause them).
+// This file wires them: timers per address, and the reactions to what a NIC port reports.
 //
 // Failure policy: nothing here throws out of update(). A NIC that is missing, or a socket that
 // cannot be opened (no CAP_NET_RAW), puts its addresses in state 'error' with the message, logs
 // it once, and is retried every retryMs while other NICs keep serving.
-import { PacketSocketError } from '../../native-bindings/packet-socket.ts';
 import type { WatchMode } from '../../native-bindings/runtime.ts';
 import { log } from '../log.ts';
-import { Registry, type Counter, type Gauge } from '../observe/metrics.ts';
+import { Registry } from '../observe/metrics.ts';
+import {
+  type AddressStatus,
+  type AnnounceState,
+  type Conflict,
+  claimChangesOwner,
+  claimEndsProbe,
+  firstState,
+  jittered,
+  nextAnnouncementMs,
+  probeStep,
+} from './address-state.ts';
 import { announcementFrames, probeFrame } from './announce.ts';
-import { readInterface } from './interfaces.ts';
 import { canonicalIP } from '../net/ip.ts';
-import { parseMac } from './mac.ts';
+import { type AddressLabels, L2Metrics } from './l2-metrics.ts';
+import { NicPort, type NicPortEvents } from './nic-port.ts';
 import type { ConflictWhy } from './respond.ts';
-import { newCounts, Responder, type AddressCounts, type Family } from './responder.ts';
-import type { RejectReason } from './result.ts';
+import { ReportLimiter } from './report-limiter.ts';
+import { newCounts, type AddressCounts, type Family, type Responder } from './responder.ts';
+
+export type { AddressStatus, AnnounceState, Conflict } from './address-state.ts';
+export { L2_METRICS } from './l2-metrics.ts';
 
 export interface AnnouncerOptions {
   /** Per-IP counters and state gauges go here (src/observe/metrics.ts); default a private one. */
@@ -38,38 +55,18 @@ export interface AnnouncerOptions {
   reprobeMs?: number;
   /** Retry opening sockets for addresses in state 'error' this often (default 3000 ms). */
   retryMs?: number;
-  /** How often each NIC in use is checked (operstate, ifindex, MAC) (default 1000 ms). */
+  /** How often each NIC in use is checked (operstate, ifindex, MAC, socket errors) (default 1000 ms). */
   linkCheckMs?: number;
   /** Where NICs are read from (default /sys/class/net). */
   sysRoot?: string;
   /** PacketSocket readiness mode (default: runtime.ts's choice). */
   watchMode?: WatchMode;
+  /** Bound on reports of claims by other MACs while announcing (default: report-limiter.ts's). */
+  conflictReports?: ReportLimiter;
+  /** Clock for the conflict report bound (default Date.now). */
+  now?: () => number;
   onConflict?: (c: Conflict) => void;
   onStateChange?: (ip: string, s: AnnounceState) => void;
-}
-
-/**
- * probing: waiting probeMs for another host to answer our probe (not answered yet);
- * announcing: answered and announced; conflict: another host answered the probe (not answered,
- * re-probed every reprobeMs); error: the NIC is missing or its socket cannot be opened (retried).
- */
-export type AnnounceState = 'probing' | 'announcing' | 'conflict' | 'error';
-
-export interface Conflict {
-  ip: string;
-  nic: string;
-  /** The other host's MAC. */
-  mac: string;
-  /** probe: found before announcing (we did not announce); announced: seen while we answer for it. */
-  phase: 'probe' | 'announced';
-}
-
-export interface AddressStatus {
-  nic: string;
-  state: AnnounceState;
-  /** The other MAC that claimed the address (set in 'conflict', and in 'announcing' after a claim was seen). */
-  conflictMac?: string;
-  error?: string;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -84,62 +81,24 @@ interface Entry {
   error?: string;
   timer: Timer | null;
   burstLeft: number;
-  /** Last other MAC reported for a claim while announcing: report once per change, never fight. */
+  /** Last other MAC recorded for a claim while announcing: recorded once per change, never fought. */
   lastClaimMac?: string;
-  /** Announcement frames for the NIC's current MAC (rebuilt if the MAC changes). */
+  /** Announcement frames, and the responder (so the MAC) they were built for. */
   frames: Uint8Array[] | null;
-  labels: { ip: string; nic: string };
+  framesFor: Responder | null;
+  labels: AddressLabels;
   /** Counted by the responder in plain numbers; `published` is what the registry has already seen. */
   counts: AddressCounts;
   published: AddressCounts;
 }
 
-interface Port {
-  name: string;
-  entries: Map<string, Entry>;
-  responder: Responder | null;
-  ifindex: number;
-  macText: string;
-  up: boolean;
-  /** Why the NIC's sockets cannot be opened, or null. */
-  error: string | null;
-  loggedError: string | null;
-  watch: ReturnType<typeof setInterval> | null;
-  retry: Timer | null;
-  /** What the registry has seen of the current responder's per-NIC counters. */
-  publishedMalformed: Map<RejectReason, number>;
-  publishedSendFailures: number;
-}
-
-interface Metrics {
-  requests: Counter;
-  responses: Counter;
-  gratuitous: Counter;
-  conflicts: Counter;
-  probesSeen: Counter;
-  malformed: Counter;
-  sendFailures: Counter;
-  state: Gauge;
-}
-
-/** Metric names, for docs and tests. */
-export const L2_METRICS = {
-  requests: 'openelb_l2_requests_received_total',
-  responses: 'openelb_l2_responses_sent_total',
-  gratuitous: 'openelb_l2_gratuitous_sent_total',
-  conflicts: 'openelb_l2_conflicts_total',
-  probesSeen: 'openelb_l2_probes_received_total',
-  malformed: 'openelb_l2_malformed_frames_total',
-  sendFailures: 'openelb_l2_send_failures_total',
-  state: 'openelb_l2_address_state',
-} as const;
-
-const PROBE_SENDS = 2; // at 0 and probeMs/2: one lost probe does not hide a conflict
+type Port = NicPort<Entry>;
 
 export class Announcer {
-  readonly #opts: Required<Omit<AnnouncerOptions, 'registry' | 'onConflict' | 'onStateChange' | 'watchMode'>> &
+  readonly #opts: Required<Omit<AnnouncerOptions, 'registry' | 'onConflict' | 'onStateChange' | 'watchMode' | 'conflictReports'>> &
     Pick<AnnouncerOptions, 'onConflict' | 'onStateChange' | 'watchMode'>;
-  readonly #m: Metrics;
+  readonly #m: L2Metrics;
+  readonly #limiter: ReportLimiter;
   readonly #entries = new Map<string, Entry>();
   readonly #ports = new Map<string, Port>();
   readonly #unregister: () => void;
@@ -155,60 +114,21 @@ export class Announcer {
       retryMs: opts.retryMs ?? 3000,
       linkCheckMs: opts.linkCheckMs ?? 1000,
       sysRoot: opts.sysRoot ?? '/sys/class/net',
+      now: opts.now ?? Date.now,
       onConflict: opts.onConflict,
       onStateChange: opts.onStateChange,
       watchMode: opts.watchMode,
     };
+    this.#limiter = opts.conflictReports ?? new ReportLimiter();
     const r = opts.registry ?? new Registry();
-    this.#m = {
-      requests: r.counter(L2_METRICS.requests, 'ARP requests and Neighbor Solicitations received for an owned address'),
-      responses: r.counter(L2_METRICS.responses, 'ARP replies and Neighbor Advertisements sent for an owned address'),
-      gratuitous: r.counter(L2_METRICS.gratuitous, 'Gratuitous ARP / unsolicited NA frames sent (takeover burst and refresh)'),
-      conflicts: r.counter(L2_METRICS.conflicts, 'Another MAC claimed an address (phase=probe: before announcing; announced: while we answer)'),
-      probesSeen: r.counter(L2_METRICS.probesSeen, 'ARP probes / DAD solicitations from other hosts for an address we answer (answered to defend it)'),
-      malformed: r.counter(L2_METRICS.malformed, 'Frames dropped because they failed validation, by NIC and reason'),
-      sendFailures: r.counter(L2_METRICS.sendFailures, 'Frames the kernel refused to send (queue full, NIC down)'),
-      state: r.gauge(L2_METRICS.state, '1 for the current announce state of an address (probing, announcing, conflict, error)'),
-    };
+    this.#m = new L2Metrics(r);
     this.#unregister = r.onCollect(() => this.#publish());
   }
 
   /** Moves the responders' plain-number counters into the registry (runs on every scrape). */
   #publish(): void {
-    for (const e of this.#entries.values()) {
-      const c = e.counts;
-      const p = e.published;
-      if (c.requests !== p.requests) this.#m.requests.inc(e.labels, c.requests - p.requests);
-      if (c.responses !== p.responses) this.#m.responses.inc(e.labels, c.responses - p.responses);
-      if (c.probes !== p.probes) this.#m.probesSeen.inc(e.labels, c.probes - p.probes);
-      if (c.gratuitous !== p.gratuitous) this.#m.gratuitous.inc(e.labels, c.gratuitous - p.gratuitous);
-      p.requests = c.requests;
-      p.responses = c.responses;
-      p.probes = c.probes;
-      p.gratuitous = c.gratuitous;
-    }
-    for (const port of this.#ports.values()) this.#publishPort(port);
-  }
-
-  #publishPort(port: Port): void {
-    const r = port.responder;
-    if (!r) return;
-    for (const [reason, n] of r.malformed) {
-      const before = port.publishedMalformed.get(reason) ?? 0;
-      if (n !== before) this.#m.malformed.inc({ nic: port.name, reason }, n - before);
-      port.publishedMalformed.set(reason, n);
-    }
-    if (r.sendFailures !== port.publishedSendFailures) this.#m.sendFailures.inc({ nic: port.name }, r.sendFailures - port.publishedSendFailures);
-    port.publishedSendFailures = r.sendFailures;
-  }
-
-  /** Closes the NIC's responder after publishing what it counted. */
-  #dropResponder(port: Port): void {
-    this.#publishPort(port);
-    port.responder?.close();
-    port.responder = null;
-    port.publishedMalformed = new Map();
-    port.publishedSendFailures = 0;
+    for (const e of this.#entries.values()) this.#m.publishAddress(e.labels, e.counts, e.published);
+    for (const port of this.#ports.values()) port.publish();
   }
 
   /**
@@ -285,20 +205,21 @@ export class Announcer {
       timer: null,
       burstLeft: 0,
       frames: null,
+      framesFor: null,
       labels: { ip, nic },
       counts: newCounts(),
       published: newCounts(),
     };
     this.#entries.set(ip, e);
     const port = this.#port(nic);
-    port.entries.set(ip, e);
+    port.addresses.set(ip, e);
     this.#start(port, e);
   }
 
   /** Opens what the address needs and begins probing or announcing; on failure, state 'error'. */
   #start(port: Port, e: Entry): void {
     this.#clearTimer(e);
-    const r = this.#ensureSocket(port, e.family);
+    const r = port.ensureSocket(e.family);
     if (!r) {
       this.#fail(port, e, port.error ?? 'cannot open packet socket');
       return;
@@ -311,7 +232,7 @@ export class Announcer {
         return;
       }
     }
-    if (e.probe && this.#opts.probeMs > 0) this.#beginProbe(port, e);
+    if (firstState(e.probe, this.#opts.probeMs) === 'probing') this.#beginProbe(port, e);
     else this.#beginAnnounce(port, e);
   }
 
@@ -321,14 +242,15 @@ export class Announcer {
     r.stopAnswering(e.ip);
     r.probing.add(e.ip);
     this.#setState(e, 'probing');
-    let sends = 0;
+    let sent = 0;
     const step = (): void => {
       e.timer = null;
       if (e.state !== 'probing') return;
-      if (sends < PROBE_SENDS) {
-        sends++;
+      const next = probeStep(sent, this.#opts.probeMs);
+      if (next.kind === 'send') {
+        sent++;
         r.send(e.family, probeFrame(e.ip, r.mac));
-        e.timer = setTimeout(step, this.#opts.probeMs / PROBE_SENDS);
+        e.timer = setTimeout(step, next.waitMs);
         return;
       }
       // Nobody answered within probeMs: the address is free (or was freed) on this link.
@@ -357,21 +279,19 @@ export class Announcer {
     const step = (): void => {
       e.timer = null;
       if (e.state !== 'announcing' || port.responder === null) return;
-      this.#announceOnce(port, e);
+      this.#announceOnce(port.responder, e);
       if (e.burstLeft > 0) e.burstLeft--;
-      if (e.burstLeft > 0) e.timer = setTimeout(step, this.#opts.burstIntervalMs);
-      else if (this.#opts.refreshMs > 0) {
-        // ±10 % so a thousand addresses gained together do not refresh in one spike forever.
-        e.timer = setTimeout(step, this.#opts.refreshMs * (0.9 + Math.random() * 0.2));
-      }
+      const next = nextAnnouncementMs(e.burstLeft, this.#opts.burstIntervalMs, this.#opts.refreshMs, Math.random());
+      if (next !== null) e.timer = setTimeout(step, next);
     };
     step();
   }
 
-  #announceOnce(port: Port, e: Entry): void {
-    const r = port.responder;
-    if (!r) return;
-    e.frames ??= announcementFrames(e.ip, r.mac);
+  #announceOnce(r: Responder, e: Entry): void {
+    if (e.framesFor !== r || e.frames === null) {
+      e.frames = announcementFrames(e.ip, r.mac);
+      e.framesFor = r;
+    }
     for (const f of e.frames) {
       if (r.send(e.family, f)) e.counts.gratuitous++;
     }
@@ -387,37 +307,35 @@ export class Announcer {
       port.loggedError = message;
       log.error('cannot answer on NIC, will retry', { nic: port.name, error: message, retryMs: this.#opts.retryMs });
     }
-    this.#scheduleRetry(port);
+    port.scheduleRetry();
   }
 
   #release(e: Entry, logIt = true): void {
     this.#clearTimer(e);
     this.#entries.delete(e.ip);
+    this.#limiter.forget(e.ip);
     const port = this.#ports.get(e.nic);
     if (port) {
-      port.entries.delete(e.ip);
+      port.addresses.delete(e.ip);
       const r = port.responder;
       if (r) {
         r.stopAnswering(e.ip);
         r.probing.delete(e.ip);
         if (e.family === 6) r.leave(e.ip);
         let sameFamily = false;
-        for (const o of port.entries.values()) if (o.family === e.family) sameFamily = true;
+        for (const o of port.addresses.values()) if (o.family === e.family) sameFamily = true;
         if (!sameFamily) r.closeFamily(e.family);
       }
-      if (port.entries.size === 0) this.#closePort(port);
+      if (port.addresses.size === 0) this.#closePort(port);
     }
-    for (const m of [this.#m.requests, this.#m.responses, this.#m.gratuitous, this.#m.conflicts, this.#m.probesSeen, this.#m.state]) {
-      m.removeMatching({ ip: e.ip });
-    }
+    this.#m.removeAddress(e.ip);
     if (logIt) log.info('released address', { ip: e.ip, nic: e.nic });
   }
 
   #setState(e: Entry, s: AnnounceState): void {
     if (e.state === s) return;
-    if (e.state !== null) this.#m.state.remove({ ...e.labels, state: e.state });
+    this.#m.state(e.labels, e.state, s);
     e.state = s;
-    this.#m.state.set({ ...e.labels, state: s }, 1);
     const fields: Record<string, unknown> = { ip: e.ip, nic: e.nic, state: s };
     if (s === 'error') fields['error'] = e.error;
     if (s === 'conflict') fields['otherMac'] = e.conflictMac;
@@ -431,133 +349,73 @@ export class Announcer {
     e.timer = null;
   }
 
-  // ---- per-NIC
+  // ---- what a NIC port reports
 
   #port(name: string): Port {
     let p = this.#ports.get(name);
     if (p) return p;
-    p = {
-      name, entries: new Map(), responder: null, ifindex: 0, macText: '', up: false, error: null, loggedError: null,
-      watch: null, retry: null, publishedMalformed: new Map(), publishedSendFailures: 0,
+    const opts = { sysRoot: this.#opts.sysRoot, linkCheckMs: this.#opts.linkCheckMs, retryMs: this.#opts.retryMs, watchMode: this.#opts.watchMode };
+    const events: NicPortEvents = {
+      claimed: (ip, mac, why) => this.#claimed(port, ip, mac, why),
+      probeClaimed: (ip, mac) => this.#probeClaimed(port, ip, mac),
+      unusable: (message) => {
+        for (const e of port.addresses.values()) this.#fail(port, e, message);
+      },
+      replaced: () => {
+        for (const e of port.addresses.values()) this.#start(port, e);
+      },
+      revived: () => {
+        for (const e of port.addresses.values()) if (e.state === 'announcing') this.#burst(port, e);
+      },
+      retry: () => {
+        if (this.#ports.get(port.name) !== port) return;
+        for (const e of [...port.addresses.values()]) if (e.state === 'error') this.#start(port, e);
+      },
     };
+    const port: Port = new NicPort<Entry>(name, opts, this.#m, events);
+    p = port;
     this.#ports.set(name, p);
-    const port = p;
-    p.watch = setInterval(() => this.#checkLink(port), this.#opts.linkCheckMs);
     return p;
   }
 
-  /** The NIC's responder with this family's socket open, or null with port.error set. */
-  #ensureSocket(port: Port, family: Family): Responder | null {
-    if (!port.responder) {
-      const nic = readInterface(port.name, this.#opts.sysRoot);
-      if (!nic) {
-        port.error = `network interface "${port.name}" not found (check the name with \`ip link\`)`;
-        return null;
-      }
-      const mac = parseMac(nic.mac);
-      if (nic.type !== 1 || !mac) {
-        port.error = `network interface "${port.name}" is not an Ethernet NIC (ARP/NDP answers need a MAC address)`;
-        return null;
-      }
-      port.responder = new Responder(port.name, mac, this.#events(port), this.#opts.watchMode ? { watchMode: this.#opts.watchMode } : {});
-      port.ifindex = nic.index;
-      port.macText = nic.mac;
-      port.up = nic.up;
-      for (const e of port.entries.values()) e.frames = null;
-    }
-    try {
-      port.responder.open(family);
-    } catch (err) {
-      port.error = err instanceof PacketSocketError || err instanceof Error ? err.message : String(err);
-      if (!port.responder.has(4) && !port.responder.has(6)) this.#dropResponder(port);
-      return null;
-    }
-    if (port.error !== null) log.info('NIC usable again', { nic: port.name });
-    port.error = null;
-    port.loggedError = null;
-    return port.responder;
-  }
-
-  #scheduleRetry(port: Port): void {
-    if (port.retry !== null || this.#closed) return;
-    port.retry = setTimeout(() => {
-      port.retry = null;
-      if (this.#ports.get(port.name) !== port) return;
-      for (const e of [...port.entries.values()]) if (e.state === 'error') this.#start(port, e);
-    }, this.#opts.retryMs);
-  }
-
-  /** Polls the NIC: gone -> error (retried); recreated or new MAC -> reopen and re-announce; up again -> burst. */
-  #checkLink(port: Port): void {
-    if (!port.responder) return; // not open: the retry timer handles it
-    const nic = readInterface(port.name, this.#opts.sysRoot);
-    if (!nic) {
-      this.#dropResponder(port);
-      const msg = `network interface "${port.name}" disappeared`;
-      port.error = msg;
-      for (const e of port.entries.values()) this.#fail(port, e, msg);
-      return;
-    }
-    if (nic.index !== port.ifindex || nic.mac !== port.macText) {
-      log.warn('NIC was recreated or changed its MAC: reopening and announcing again', { nic: port.name, mac: nic.mac });
-      this.#dropResponder(port);
-      for (const e of port.entries.values()) this.#start(port, e);
-      return;
-    }
-    const wasUp = port.up;
-    port.up = nic.up;
-    if (!wasUp && nic.up) {
-      log.info('NIC is up again: announcing its addresses', { nic: port.name });
-      for (const e of port.entries.values()) if (e.state === 'announcing') this.#burst(port, e);
-    } else if (wasUp && !nic.up) {
-      log.warn('NIC is down: addresses on it are unreachable until it comes back', { nic: port.name, operstate: nic.operstate });
-    }
-  }
-
   #closePort(port: Port): void {
-    if (port.watch !== null) clearInterval(port.watch);
-    if (port.retry !== null) clearTimeout(port.retry);
-    port.watch = null;
-    port.retry = null;
-    port.responder?.close();
-    port.responder = null;
+    port.close();
     this.#ports.delete(port.name);
-    this.#m.malformed.removeMatching({ nic: port.name });
-    this.#m.sendFailures.removeMatching({ nic: port.name });
   }
 
-  #events(port: Port): ConstructorParameters<typeof Responder>[2] {
-    const m = this.#m;
-    return {
-      claimed: (ip: string, mac: string, why: ConflictWhy) => {
-        const e = port.entries.get(ip);
-        if (!e || e.state !== 'announcing' || e.lastClaimMac === mac) return;
-        e.lastClaimMac = mac;
-        e.conflictMac = mac;
-        m.conflicts.inc({ ...e.labels, phase: 'announced' });
-        // Reported once per change of the other MAC and not fought: answering every claim with
-        // our own gratuitous ARP would be a storm between two announcers. The refresh continues.
-        log.warn('another host claims an address we announce', { ip, nic: e.nic, otherMac: mac, why });
-        const cb = this.#opts.onConflict;
-        if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'announced' }));
-      },
-      probeClaimed: (ip: string, mac: string) => {
-        const e = port.entries.get(ip);
-        if (!e || e.state !== 'probing') return;
-        this.#clearTimer(e);
-        port.responder?.probing.delete(ip);
-        e.conflictMac = mac;
-        m.conflicts.inc({ ...e.labels, phase: 'probe' });
-        this.#setState(e, 'conflict');
-        const cb = this.#opts.onConflict;
-        if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'probe' }));
-        const reprobe = this.#opts.reprobeMs * (0.9 + Math.random() * 0.2);
-        e.timer = setTimeout(() => {
-          e.timer = null;
-          if (e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
-        }, reprobe);
-      },
-    };
+  /** Another MAC claims an address we answer: recorded per change of claimer, reported within the bound. */
+  #claimed(port: Port, ip: string, mac: string, why: ConflictWhy): void {
+    const e = port.addresses.get(ip);
+    if (!e || !claimChangesOwner(e.state, e.lastClaimMac, mac)) return;
+    e.lastClaimMac = mac;
+    e.conflictMac = mac;
+    this.#m.conflict(e.labels, 'announced');
+    // Not fought (see claimChangesOwner), and reported within a bound per IP and per MAC: two
+    // spoofed MACs taking turns would otherwise be one log line and one Event per frame.
+    const verdict = this.#limiter.check(ip, mac, this.#opts.now());
+    if (!verdict.report) return;
+    const fields: Record<string, unknown> = { ip, nic: e.nic, otherMac: mac, why };
+    if (verdict.suppressed > 0) fields['claimsNotReported'] = verdict.suppressed;
+    log.warn('another host claims an address we announce', fields);
+    const cb = this.#opts.onConflict;
+    if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'announced' }));
+  }
+
+  /** Another MAC answers (or probes for) an address we probe: conflict, probe again later. */
+  #probeClaimed(port: Port, ip: string, mac: string): void {
+    const e = port.addresses.get(ip);
+    if (!e || !claimEndsProbe(e.state)) return;
+    this.#clearTimer(e);
+    port.responder?.probing.delete(ip);
+    e.conflictMac = mac;
+    this.#m.conflict(e.labels, 'probe');
+    this.#setState(e, 'conflict');
+    const cb = this.#opts.onConflict;
+    if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'probe' }));
+    e.timer = setTimeout(() => {
+      e.timer = null;
+      if (e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
+    }, jittered(this.#opts.reprobeMs, Math.random()));
   }
 }
 

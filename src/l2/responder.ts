@@ -8,9 +8,9 @@
 // buffer); everything else goes through the
 // pure respond() with one Set lookup per address in the frame. Counters are plain numbers here;
 // the announcer publishes them when /metrics is scraped. Claims are checked only while probing.
-import { arpFilter, ndpFilter } from '../../native-bindings/bpf.ts';
 import { PacketSocket, type ReceivedFrame } from '../../native-bindings/packet-socket.ts';
 import type { WatchMode } from '../../native-bindings/runtime.ts';
+import { arpFilter, ndpFilter } from './bpf-filters.ts';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
 import { respond, type ConflictWhy, type NicIdentity } from './respond.ts';
 import { ARP_REPLY_LENGTH, fastArpReply, ipv4Key, ipv4KeyOf } from './arp-fast.ts';
@@ -175,6 +175,20 @@ export class Responder {
       this.#ndp = null;
       this.#groups.clear(); // closing the socket left every group
     }
+  }
+
+  /**
+   * Closes and opens again every socket that is open, rejoining the solicited-node groups; the
+   * answered set and counters stay. For a NIC that came back from down, or a socket that keeps
+   * reporting errors. Throws PacketSocketError (one-line message) if a socket cannot be opened; the
+   * families opened before the failure stay open.
+   */
+  reopen(): void {
+    const families = ([4, 6] as const).filter((f) => this.has(f));
+    const groups = [...this.#groups.keys()];
+    this.close();
+    for (const f of families) this.open(f);
+    for (const ip of groups) this.join(ip);
   }
 
   /** Joins the solicited-node group of an IPv6 address (idempotent per address). Needs the NDP socket. */

@@ -13,7 +13,7 @@ import { SERVED_PROTOCOL } from '../ipam/pool.ts';
 import { EIP_ANNOTATION, isOurs } from '../ipam/service-request.ts';
 import type { EipObject } from '../kube/client.ts';
 import { conditionStatus } from '../kube/objects.ts';
-import { NODE_NIC_ANNOTATION } from '../l2/interfaces.ts';
+import { NODE_NIC_ANNOTATION } from './nic-choice.ts';
 import { EXCLUDE_LABEL, type IpClaim, type NodeFacts, type ServiceClaim } from './election.ts';
 
 /** EndpointSlice label naming the owning Service. */

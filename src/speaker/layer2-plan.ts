@@ -2,7 +2,8 @@
 // announces (and whether each must be probed first), and what the Services should say about who
 // answers. The controller (layer2-controller.ts) feeds informer caches, membership and NIC facts
 // in and carries the results out to the announcer and the API.
-import { type NicChoice, type NicFacts, chooseNic } from '../l2/interfaces.ts';
+import type { NicFacts } from '../l2/interfaces.ts';
+import { type NicChoice, chooseNic } from './nic-choice.ts';
 import type { Election, Member } from './election.ts';
 import type { Layer2Pool, ServiceView } from './layer2-inputs.ts';
 

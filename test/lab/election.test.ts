@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type LabService, SEED, SeedLab, apiWriteCounts, countDelta } from '../../scripts/lab/lab.ts';
 import { EXCLUDE_LABEL } from '../../src/speaker/election.ts';
-import { NODE_NIC_ANNOTATION } from '../../src/l2/interfaces.ts';
+import { NODE_NIC_ANNOTATION } from '../../src/speaker/nic-choice.ts';
 
 let lab: SeedLab;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -315,6 +315,17 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
     await sleep(20);
   }
   const flipMs = performance.now() - tUp;
+  // The gratuitous ARP alone is not enough: requests must be answered too, by the node that owns
+  // the IP now (a link flap used to leave the returning node's sockets deaf while it announced).
+  const owner = (await owners()).get(target.ip);
+  let answeredBy: string[] = [];
+  for (const tAsk = performance.now(); performance.now() - tAsk < 8000; await sleep(200)) {
+    answeredBy = await lab.arpingAll(target.ip, 1);
+    if (owner && answeredBy.length === 1 && answeredBy[0] === lab.node(owner).mac) break;
+  }
+  assert.deepEqual(answeredBy, owner ? [lab.node(owner).mac] : ['(no owner elected)'], `ARP requests for ${target.ip} after the NIC came back: answered by ${JSON.stringify(answeredBy)}, owner ${owner}\n${lab.logs(20)}`);
+  const r = await lab.client.exec(['arping', '-c', '3', '-w', '4', '-I', 'eth0', target.ip], { timeoutMs: 8000 });
+  assert.match(r.stdout, /Received 3 response/, `requests after the NIC came back: ${r.stdout}`);
   const inv = await checkInvariants(lab, 'after NIC down/up', known, { web });
   record(t, 'nic-down-up', {
     node: node.name,
@@ -322,6 +333,7 @@ test('a node NIC set down and up: its VIPs fail over while it is down, and are a
     failoverWhileDownMs: Math.round(failoverMs),
     answeredWhileDown: during,
     clientEntryFixedAfterUpMs: Math.round(flipMs),
+    requestsAnsweredBy: owner,
     ownerAfterUp: back,
     ...inv,
   });

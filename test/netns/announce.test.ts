@@ -262,6 +262,48 @@ test('Node: NIC down and up again re-announces (a stale client entry flips back 
   await stopWithin1s(child);
 });
 
+/** One ARP request and one Neighbor Solicitation from the client: whether each got our MAC. */
+async function answered(client: Netns, serverMac: string): Promise<{ arp: boolean; ndp: boolean; out: string }> {
+  const [a, n] = await Promise.all([
+    client.exec(['arping', '-c', '1', '-w', '1', '-I', 'eth0', VIP4]),
+    client.exec(['ndisc6', '-n', '-m', '-r', '1', '-w', '800', VIP6, 'eth0']),
+  ]);
+  const arp = a.code === 0 && a.stdout.toLowerCase().includes(`[${serverMac}]`);
+  const ndp = n.code === 0 && n.stdout.toLowerCase().includes(serverMac);
+  return { arp, ndp, out: `arping: ${a.stdout}${a.stderr}\nndisc6: ${n.stdout}${n.stderr}` };
+}
+
+// A short link flap must not leave announce deaf: link down makes the kernel report ENETDOWN on
+// the packet sockets, and on Node's libuv poll path that error used to stop receiving for good
+// (requests unanswered while the address still reported 'announcing').
+for (const [runtime, argvFor] of RUNTIMES) {
+  test(`${runtime}: after NIC flaps of 0.2 s and 2 s, ARP requests and Neighbor Solicitations are answered again`, async (t) => {
+    const { client, server, serverMac } = await pair(t);
+    const child = await announce(server, argvFor, [VIP4, VIP6]);
+    const before = await answered(client, serverMac);
+    assert.ok(before.arp && before.ndp, `precondition: answered before any flap\n${before.out}`);
+    for (const downMs of [200, 2000]) {
+      await server.ip('link', 'set', 'eth0', 'down');
+      await sleep(downMs);
+      await server.ip('link', 'set', 'eth0', 'up');
+      // Answers come back within a few seconds of the link (the NIC check runs every second).
+      let last = { arp: false, ndp: false, out: '' };
+      for (const end = Date.now() + 8000; Date.now() < end && !(last.arp && last.ndp); ) {
+        last = await answered(client, serverMac);
+        if (!(last.arp && last.ndp)) await sleep(200);
+      }
+      assert.ok(last.arp, `no ARP answer within 8 s after a ${downMs} ms flap\n${last.out}\n${child.stderr.slice(-3000)}`);
+      assert.ok(last.ndp, `no NA within 8 s after a ${downMs} ms flap\n${last.out}\n${child.stderr.slice(-3000)}`);
+      // And it keeps answering (not one lucky answer): three in a row.
+      const a = await client.exec(['arping', '-c', '3', '-w', '4', '-I', 'eth0', VIP4]);
+      assert.match(a.stdout, /Received 3 response/, `after a ${downMs} ms flap: ${a.stdout}`);
+      assert.equal(stateOf(child, VIP4), 'announcing');
+      assert.equal(stateOf(child, VIP6), 'announcing');
+    }
+    await stopWithin1s(child);
+  });
+}
+
 test('CLI errors: one line and a non-zero exit for a missing NIC, a bad address, no CAP_NET_RAW', async (t) => {
   const { server } = await pair(t);
   const bin = ['node', 'bin/openelb-ts.js', 'announce'];

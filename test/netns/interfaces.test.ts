@@ -4,14 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, type Netns, denoArgv, listNamespaces, tsxArgv } from '../../scripts/kit/netns.ts';
 import {
-  type NicChoiceInput,
   type NicFacts,
   type ProcTexts,
   type SysNicFiles,
-  chooseNic,
   nicFactsFrom,
   parseSysNic,
 } from '../../src/l2/interfaces.ts';
+import { type NicChoiceInput, chooseNic } from '../../src/speaker/nic-choice.ts';
 
 interface Captured {
   sys: Record<string, SysNicFiles>;

@@ -90,6 +90,31 @@ test('Deno, async-poll fallback: the same receive/send check', async (t) => {
   await receiveAndAnswer(t, denoArgv, { OPENELB_TS_POLL: 'async' });
 });
 
+// A link flap reports ENETDOWN on the socket; libuv then stops the poll handle. The socket must
+// keep receiving once the link is back, on every readiness path, without being reopened.
+for (const [runtime, argvFor, env] of [
+  ['Node', tsxArgv, undefined],
+  ['Deno', denoArgv, undefined],
+  ['Node, async-poll', tsxArgv, { OPENELB_TS_POLL: 'async' }],
+] as const) {
+  test(`${runtime}: a socket keeps receiving after its link went down and up (ENETDOWN does not stop the watcher)`, async (t) => {
+    const { host, peer } = await pair(t);
+    const child = host.spawn(argvFor(FIXTURE, 'eth0', '--answer', VIP), env ? { env } : undefined);
+    await child.waitForLine(/"ready"/, 30_000);
+    const first = await peer.exec(['arping', '-c', '1', '-w', '3', '-I', 'eth0', VIP]);
+    assert.equal(first.code, 0, `precondition: answered before the flap\n${first.stdout}${child.stderr}`);
+    await host.ip('link', 'set', 'eth0', 'down');
+    await sleep(200);
+    await host.ip('link', 'set', 'eth0', 'up');
+    const r = await peer.exec(['arping', '-c', '3', '-w', '6', '-I', 'eth0', VIP]);
+    assert.match(r.stdout, /Received [1-3] response/, `no reply after the flap:\n${r.stdout}${r.stderr}\nfixture: ${child.stdout.slice(-2000)}${child.stderr}`);
+    await child.stop();
+    const closed = events(child).find((e) => e.event === 'closed');
+    // The flap really reached the socket as an error (else this test would prove nothing).
+    assert.ok((closed?.stats?.receiveErrors ?? 0) >= 1, `no receive error counted: ${JSON.stringify(closed)}`);
+  });
+}
+
 test('VLAN-tagged frames never reach the untagged socket callback (BPF, and pktType check without BPF)', async (t) => {
   const { host, peer } = await pair(t);
   const peerMac = (await peer.link('eth0')).mac;

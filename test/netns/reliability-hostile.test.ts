@@ -221,6 +221,33 @@ test('spoofed gratuitous ARP for our VIP from another MAC: reported as a conflic
   assert.equal(legit.received, 5, JSON.stringify(legit));
 });
 
+test('1,000 spoofed gratuitous ARPs for our VIP alternating between two MACs: a bounded number of conflict reports and log lines', async (t) => {
+  const s = await segment(t, ['--burst-count', '1', '--refresh-ms', '0']);
+  const MAC_A = '02:00:00:00:00:98';
+  const FRAMES = 1000;
+  const spoof = s.attacker.spawn(tsxArgv(FLOOD, 'eth0', 'garp-alternate', '20000', `target=${VIP4}`, `mac=${MAC_A}`, `mac2=${SPOOF_MAC}`, 'pps=1000', `count=${FRAMES}`));
+  const r = await spoof.exited;
+  assert.equal(r.code, 0, spoof.stderr);
+  const spoofSent = (JSON.parse(spoof.stdout.trim().split('\n').pop()!) as { sent: number }).sent;
+  assert.equal(spoofSent, FRAMES);
+  // The frames arrived: the counter metric sees (nearly) every change of claimer.
+  let m = '';
+  await until(async () => {
+    m = await s.server.run(['curl', '-sf', `http://${METRICS}/metrics`]);
+    return metric(m, 'openelb_l2_conflicts_total', `ip="${VIP4}",phase="announced"`) >= FRAMES * 0.8;
+  }, 'the conflict counter sees the spoofed frames', s.announce, 10_000);
+  const counted = metric(m, 'openelb_l2_conflicts_total', `ip="${VIP4}",phase="announced"`);
+  const warnings = logLines(s.announce).filter((l) => l.msg === 'another host claims an address we announce' && l.ip === VIP4);
+  record(t, 'alternating-spoofed-gratuitous-arp', { spoofFrames: spoofSent, conflictMetric: counted, conflictLogLines: warnings.length });
+  // One second of alternating claims: each MAC is reported once, and a summary of what was held back
+  // may follow; never one line per frame.
+  assert.ok(warnings.length >= 2 && warnings.length <= 6, `conflict log lines for ${FRAMES} spoofed frames: ${warnings.length}`);
+  assert.deepEqual(new Set(warnings.map((w) => w.otherMac)), new Set([MAC_A, SPOOF_MAC]), 'both claimers are named');
+  assert.equal(s.announce.result, null);
+  const legit = await legitArp(s.client, 3, 1);
+  assert.equal(legit.received, 3, JSON.stringify(legit));
+});
+
 /** NS frames for VIP6 from the attacker, each broken in one way the RFC says must be dropped. */
 function badNs(attackerMac: string): Record<string, string> {
   const mac = parseMac(attackerMac)!;

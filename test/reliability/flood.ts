@@ -8,6 +8,8 @@
 //   ns-owned    Neighbor Solicitations for target6= from 256 spoofed askers
 //   mixed       the four above interleaved
 //   garp        spoofed gratuitous ARP (request + reply) for target= from mac=, every interval-ms=
+//   garp-alternate  spoofed gratuitous ARP requests for target=, alternating between mac= and mac2=
+//               (each frame a "new" claimer), at pps= or line rate; count= stops after that many
 // Frames are well formed (they pass every validation), built once with the project's codecs and
 // sent round-robin as fast as the socket takes them (line rate on a veth/bridge, one core), or at
 // pps= per second when given. Prints {"event":"started"} then {"event":"done","sent":N,"ms":T}.
@@ -26,6 +28,7 @@ const duration = Number(durationText);
 const target = parseIPv4(opt['target'] ?? '10.99.0.77')!;
 const target6 = parseIPv6(opt['target6'] ?? 'fd00:99::77')!;
 const pps = Number(opt['pps'] ?? 0);
+const count = Number(opt['count'] ?? Infinity);
 
 const mac = (i: number): Uint8Array => new Uint8Array([0x02, 0xee, 0x00, 0x00, (i >> 8) & 0xff, i & 0xff]);
 const v4 = (a: number, b: number): Uint8Array => new Uint8Array([10, 99, a, b]);
@@ -59,6 +62,10 @@ if (mode === 'garp') {
   const m = parseMac(opt['mac'] ?? '02:00:00:00:00:99')!;
   frames = [gratuitousArpRequestFrame(m, target), gratuitousArpReplyFrame(m, target)];
   intervalMs = Number(opt['interval-ms'] ?? 100);
+} else if (mode === 'garp-alternate') {
+  const m1 = parseMac(opt['mac'] ?? '02:00:00:00:00:98')!;
+  const m2 = parseMac(opt['mac2'] ?? '02:00:00:00:00:99')!;
+  frames = [gratuitousArpRequestFrame(m1, target), gratuitousArpRequestFrame(m2, target)];
 } else if (mode === 'mixed') {
   const kinds = Object.values(builders);
   frames = Array.from({ length: 1024 }, (_, i) => kinds[i % kinds.length]!(i >> 2));
@@ -91,12 +98,12 @@ if (intervalMs > 0) {
   const batch = (): void => {
     const now = performance.now();
     // With pps=, send only what is due; otherwise a batch per turn of the event loop.
-    const due = pps > 0 ? Math.floor(((now - started) * pps) / 1000) - sent - failed : 512;
+    const due = Math.min(count - sent - failed, pps > 0 ? Math.floor(((now - started) * pps) / 1000) - sent - failed : 512);
     for (let i = 0; i < due; i++) {
       if (sock.send(frames[k++ % frames.length]!)) sent++;
       else failed++;
     }
-    if (now < end) {
+    if (now < end && sent + failed < count) {
       if (pps > 0) setTimeout(batch, 1);
       else setImmediate(batch);
     } else finish();

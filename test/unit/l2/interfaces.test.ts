@@ -10,16 +10,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  type NicChoiceInput,
   type NicFacts,
   type ProcTexts,
   type SysNicFiles,
-  chooseNic,
   nicFactsFrom,
   parseFibTrieLocal,
   parseIfInet6,
   parseSysNic,
 } from '../../../src/l2/interfaces.ts';
+import { type NicChoiceInput, chooseNic } from '../../../src/speaker/nic-choice.ts';
 import { parseIpv6RouteTable, parseRouteTable, RTF_LOCAL } from '../../../src/l2/routes.ts';
 
 

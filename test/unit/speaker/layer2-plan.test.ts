@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { EipObject } from '../../../src/kube/client.ts';
-import type { NicChoice, NicFacts } from '../../../src/l2/interfaces.ts';
+import type { NicFacts } from '../../../src/l2/interfaces.ts';
+import type { NicChoice } from '../../../src/speaker/nic-choice.ts';
 import { type Election, electAll } from '../../../src/speaker/election.ts';
 import {
   buildClaims,
