@@ -33,6 +33,7 @@
 //     (scripts/kit/control-plane.ts); per lab a Kubernetes namespace for Services and one for the
 //     speakers' Leases (so a lab never sees another run's Leases), Node objects for the nodes (no
 //     kubelet here) and EndpointSlices for the pods (no controller-manager here).
+import { TypedKubeClient, mergePatchOptions } from '../kit/typed-client.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ import process from 'node:process';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 import { type ControlPlane, controlPlane } from '../kit/control-plane.ts';
 import { type Child, Lab, type Netns, answeringMacs, denoArgv, tsxArgv } from '../kit/netns.ts';
-import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, KubeClient, type EipObject, mergePatchOptions } from '../../src/kube/client.ts';
+import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject } from '../../src/kube/client.ts';
 import { ipToString } from '../../src/net/ip.ts';
 import { classifyError } from '../../src/kube/errors.ts';
 import { CANNOT_SERVE_ANNOTATION, MEMBERSHIP_SELECTOR, parseNameList } from '../../src/kube/membership.ts';
@@ -281,7 +282,7 @@ export class SeedLab {
   client!: Netns;
   bridge!: Netns;
   cp!: ControlPlane;
-  admin!: KubeClient;
+  admin!: TypedKubeClient;
   /** The image runtime's pods (runtime 'image'). */
   image: ImageRuntime | undefined;
   readonly services = new Map<string, LabService>();
@@ -329,7 +330,7 @@ export class SeedLab {
 
   private async build(): Promise<void> {
     this.cp = await controlPlane();
-    this.admin = KubeClient.fromFile(this.cp.kubeconfig);
+    this.admin = TypedKubeClient.fromFile(this.cp.kubeconfig);
     // A shared API server may just have been restarted by an earlier file's fault test: it then
     // answers 429 "storage is (re)initializing" (or 5xx) for a moment. Wait that out.
     await retryTransient('removing earlier labs\' objects', () => this.removeLeftovers());

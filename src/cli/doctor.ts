@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import process from 'node:process';
-import { VersionApi } from '@kubernetes/client-node';
 import { type FlagSpec, UsageError, helpText, parseFlags } from './flags.ts';
 import { KubeClient, describeSource } from '../kube/client.ts';
 import { classifyError, describeError } from '../kube/errors.ts';
@@ -76,7 +75,7 @@ async function connect(kubeconfig: string | undefined, timeoutMs: number, standa
   const { client, source } = loaded;
   const src = describeSource(source);
   try {
-    const v = await client.make(VersionApi).getCode();
+    const v = await client.getVersion();
     return { api: { kind: 'reached', server: client.server, source: src, version: v.gitVersion }, client };
   } catch (err) {
     const kind = classifyError(err);
@@ -89,7 +88,7 @@ async function connect(kubeconfig: string | undefined, timeoutMs: number, standa
 async function kubeProxySource(client: KubeClient | undefined, why: string): Promise<KubeProxySource> {
   if (!client) return { kind: 'no-api', why };
   try {
-    const cm = await client.core.readNamespacedConfigMap({ name: 'kube-proxy', namespace: 'kube-system' });
+    const cm = await client.getConfigMap('kube-system', 'kube-proxy');
     return { kind: 'found', data: cm.data };
   } catch (err) {
     const kind = classifyError(err);
@@ -101,7 +100,7 @@ async function kubeProxySource(client: KubeClient | undefined, why: string): Pro
 
 async function nodeAnnotation(client: KubeClient, node: string): Promise<{ result: CheckResult; ip?: string }> {
   try {
-    const n = await client.core.readNode({ name: node });
+    const n = await client.getNode(node);
     const ip = n.metadata?.annotations?.[NODE_NIC_ANNOTATION];
     return {
       result: passed('node', `Node ${node} found${ip ? `, annotation ${NODE_NIC_ANNOTATION}=${ip} picks the NIC` : ''}`),
