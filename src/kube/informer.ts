@@ -18,6 +18,7 @@ import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject, type KubeClient } f
 import { classifyError, describeError } from './errors.ts';
 import { ApiError } from './rest/api-error.ts';
 import { type WatchEvent, watch } from './rest/watch.ts';
+import { slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from './slim.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
   client: KubeClient;
@@ -418,15 +419,15 @@ type Common = Pick<InformerOptions<KubernetesObject>, 'backoff' | 'debounceMs' |
 const LIST_DEADLINE_MS = 60_000; // a full list of a big cluster may take a while
 
 export function serviceInformer(c: KubeClient, o: Common = {}): Informer<V1Service> {
-  return new Informer<V1Service>({ ...o, client: c, name: 'services', path: '/api/v1/services' });
+  return new Informer<V1Service>({ ...o, client: c, name: 'services', path: '/api/v1/services', slim: withoutManagedFields });
 }
 
 export function nodeInformer(c: KubeClient, o: Common = {}): Informer<V1Node> {
-  return new Informer<V1Node>({ ...o, client: c, name: 'nodes', path: '/api/v1/nodes' });
+  return new Informer<V1Node>({ ...o, client: c, name: 'nodes', path: '/api/v1/nodes', slim: slimNode });
 }
 
 export function namespaceInformer(c: KubeClient, o: Common = {}): Informer<V1Namespace> {
-  return new Informer<V1Namespace>({ ...o, client: c, name: 'namespaces', path: '/api/v1/namespaces' });
+  return new Informer<V1Namespace>({ ...o, client: c, name: 'namespaces', path: '/api/v1/namespaces', slim: slimNamespace });
 }
 
 export function endpointSliceInformer(c: KubeClient, o: Common = {}): Informer<V1EndpointSlice> {
@@ -435,6 +436,7 @@ export function endpointSliceInformer(c: KubeClient, o: Common = {}): Informer<V
     client: c,
     name: 'endpointslices',
     path: '/apis/discovery.k8s.io/v1/endpointslices',
+    slim: slimEndpointSlice,
   });
 }
 
@@ -448,6 +450,7 @@ export function leaseInformer(
     client: c,
     name: `leases/${namespace}${o.labelSelector ? `?${o.labelSelector}` : ''}`,
     path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`,
+    slim: withoutManagedFields,
   });
 }
 
@@ -457,5 +460,6 @@ export function eipInformer(c: KubeClient, o: Common = {}): Informer<EipObject &
     client: c,
     name: 'eips',
     path: `/apis/${EIP_GROUP}/${EIP_VERSION}/${EIP_PLURAL}`,
+    slim: withoutManagedFields,
   });
 }
