@@ -10,6 +10,7 @@ import { log, setLogLevel } from '../log.ts';
 import type { Server } from 'node:http';
 import { listensEverywhere, serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
+import { registerProcessMemory } from '../observe/process-memory.ts';
 import { registerProcessMetrics } from '../observe/process-metrics.ts';
 import type { Controller, SpeakerContext } from '../speaker/context.ts';
 import { SharedInformers } from '../speaker/informers.ts';
@@ -110,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = new Registry();
   registerProcessMetrics(registry);
+  registerProcessMemory(registry);
   const ctx: SpeakerContext = {
     client,
     namespace: cfg.namespace,
