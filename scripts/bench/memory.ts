@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import type { V1Service } from '@kubernetes/client-node';
+import { retrySlowApi } from '../kit/retry.ts';
 import { LAB_LABEL, SeedLab, inBatches } from '../lab/lab.ts';
 import { REPO_ROOT } from '../kit/netns.ts';
 
@@ -47,17 +48,6 @@ function serviceBody(lab: SeedLab, name: string): V1Service {
     },
     spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
   };
-}
-
-async function retry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= tries || (err as { code?: number }).code === 409) throw err;
-      await sleep(1000 * i);
-    }
-  }
 }
 
 interface Sample {
@@ -116,14 +106,14 @@ async function main(): Promise<void> {
       if (n > have) {
         say(`creating Services ${have}..${n - 1}`);
         await inBatches(Array.from({ length: n - have }, (_, i) => have + i), 16, async (i) => {
-          await retry(() => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `m-${i}`) })).catch((err) => {
+          await retrySlowApi(() => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `m-${i}`) })).catch((err) => {
             if ((err as { code?: number }).code !== 409) throw err;
           });
         });
         have = n;
       }
       for (let i = 0; n > 0; i++) {
-        const list = await retry(() => lab.admin.core.listNamespacedService({ namespace: lab.namespace }));
+        const list = await retrySlowApi(() => lab.admin.core.listNamespacedService({ namespace: lab.namespace }));
         const assigned = list.items.filter((s) => s.status?.loadBalancer?.ingress?.[0]?.ip).length;
         const owned = await ownedTotal(lab);
         if (assigned >= n && owned >= n) break;

@@ -33,6 +33,14 @@ function lbService(ns: string, name: string, labels: Record<string, string> = {}
   };
 }
 
+/** The speaker's ServiceAccount, reaching the API server only through a loopback TCP proxy. */
+async function speakerViaProxy(t: { after(fn: () => unknown): void }): Promise<{ proxy: TcpProxy; speaker: TypedKubeClient }> {
+  const { host, port } = serverAddress(cp.speakerConfig());
+  const proxy = await TcpProxy.start(host, port);
+  t.after(() => proxy.close());
+  return { proxy, speaker: new TypedKubeClient(viaProxy(cp.speakerConfig(), proxy)) };
+}
+
 const names = (inf: Informer<V1Service>, ns: string) =>
   inf
     .list(ns)
@@ -41,10 +49,7 @@ const names = (inf: Informer<V1Service>, ns: string) =>
 
 test('service informer (speaker SA via proxy): create/update/delete, coalesced bursts, survives cuts and outages with its cache intact', async (t) => {
   const ns = await testNamespace(cp);
-  const { host, port } = serverAddress(cp.speakerConfig());
-  const proxy = await TcpProxy.start(host, port);
-  t.after(() => proxy.close());
-  const speaker = new TypedKubeClient(viaProxy(cp.speakerConfig(), proxy));
+  const { proxy, speaker } = await speakerViaProxy(t);
   const inf = serviceInformer(speaker, { backoff: fastBackoff, debounceMs: 100 });
   t.after(() => inf.stop());
   let changes = 0;
@@ -178,10 +183,7 @@ test('service status helpers: merge patch (admin), conditional replace (speaker 
 
 test('paginated list; after an outage the watch resumes from its resourceVersion: changes missed meanwhile arrive, deletes too, without a relist', async (t) => {
   const ns = await testNamespace(cp);
-  const { host, port } = serverAddress(cp.speakerConfig());
-  const proxy = await TcpProxy.start(host, port);
-  t.after(() => proxy.close());
-  const speaker = new TypedKubeClient(viaProxy(cp.speakerConfig(), proxy));
+  const { proxy, speaker } = await speakerViaProxy(t);
   // A small page size so the relist also walks list pagination (limit/continue).
   const inf = new Informer<V1Service>({ client: speaker, name: 'svc-410', path: `/api/v1/namespaces/${ns}/services`, backoff: fastBackoff, pageSize: 2 });
   t.after(() => inf.stop());
@@ -209,10 +211,7 @@ test('paginated list; after an outage the watch resumes from its resourceVersion
 
 test('one keep-alive connection pool: many requests from one client reuse few TCP connections', async (t) => {
   const ns = await testNamespace(cp);
-  const { host, port } = serverAddress(cp.speakerConfig());
-  const proxy = await TcpProxy.start(host, port);
-  t.after(() => proxy.close());
-  const speaker = new TypedKubeClient(viaProxy(cp.speakerConfig(), proxy));
+  const { proxy, speaker } = await speakerViaProxy(t);
   await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, 'ka') });
   for (let i = 0; i < 20; i++) await speaker.getService(ns, 'ka');
   assert.ok(proxy.acceptedConnections <= 2, `20 sequential GETs opened ${proxy.acceptedConnections} connections`);

@@ -3,6 +3,7 @@
 // connection or when nothing (not even a bookmark) arrived for `inactivityMs`: a half-open TCP
 // connection (peer gone without RST) would otherwise leave us deaf forever. The caller (the
 // informer) decides what to do next: resume from its resourceVersion, relist, or back off.
+import { parseObject } from './json.ts';
 import type { Transport } from './transport.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -34,14 +35,8 @@ export class LineSplitter {
 
 /** Parses one line of a watch stream; undefined when it is not a watch event. Pure. */
 export function parseWatchLine(line: string): WatchEvent | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const e = v as { type?: unknown; object?: unknown };
+  const e = parseObject(line) as { type?: unknown; object?: unknown } | undefined;
+  if (!e) return undefined;
   if (typeof e.type !== 'string' || typeof e.object !== 'object' || e.object === null) return undefined;
   if (!['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'].includes(e.type)) return undefined;
   return { type: e.type as WatchEventType, object: e.object as Record<string, unknown> };
