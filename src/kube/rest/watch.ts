@@ -85,9 +85,11 @@ export async function watch(t: Transport, path: string, onEvent: (e: WatchEvent)
         if (err === undefined || o.signal.aborted) resolve();
         else reject(signal.aborted ? signal.reason : err);
       };
+      // stop() before destroy(): destroying emits 'aborted' at once, which must not be taken for
+      // the reason (a 410 would read as a cut connection and be retried instead of relisting).
       const onAbort = () => {
-        res.destroy();
         stop(signal.reason ?? new Error('aborted'));
+        res.destroy();
       };
       signal.addEventListener('abort', onAbort, { once: true });
       res.setEncoding('utf8');
@@ -96,8 +98,8 @@ export async function watch(t: Transport, path: string, onEvent: (e: WatchEvent)
         try {
           deliver(lines.push(chunk));
         } catch (err) {
-          res.destroy();
           stop(err);
+          res.destroy();
         }
       });
       res.on('end', () => {
