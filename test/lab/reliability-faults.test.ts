@@ -12,7 +12,6 @@
 delete process.env.OELB_KUBECONFIG;
 delete process.env.OELB_SPEAKER_KUBECONFIG;
 
-import { mergePatchOptions } from '../../scripts/kit/typed-client.ts';
 import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
