@@ -1,5 +1,39 @@
 #!/usr/bin/env node
-// Entry point for `npx openelb-ts`: loads tsx so the TypeScript sources run as they are (no build step).
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// Entry point for `npx openelb-ts`. Runs the prebuilt bundle, dist/openelb-ts.mjs (built by
+// `npm run build`, which `npm ci` runs through the "prepare" script), so no compiler runs beside
+// a speaker: tsx's loader and its esbuild service cost a speaker tens of MB (issue 12).
+// The TypeScript sources run through tsx instead when there is no bundle, when a source file is
+// newer than the bundle (development: an edit must not run stale code), or when
+// OPENELB_TS_FROM_SOURCE=1.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const bundle = fileURLToPath(new URL('../dist/openelb-ts.mjs', import.meta.url));
+
+/** Newest modification time (ms) of any file under `dir`. */
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = `${dir}/${e.name}`;
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function bundleIsCurrent() {
+  if (process.env.OPENELB_TS_FROM_SOURCE === '1' || !existsSync(bundle)) return false;
+  const built = statSync(bundle).mtimeMs;
+  for (const d of ['../src', '../native-bindings']) {
+    const dir = fileURLToPath(new URL(d, import.meta.url));
+    if (existsSync(dir) && newest(dir) > built) return false;
+  }
+  return true;
+}
+
+if (bundleIsCurrent()) {
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -10,8 +10,16 @@
 // dependency), so building needs `npm ci` with dev dependencies; running needs only
 // `node dist/openelb-ts.mjs` next to node_modules/koffi.
 //
+// client-node is used for KubeConfig only (credentials; src/kube/client.ts imports it from
+// dist/config.js). That module still imports what its other methods need: the generated API
+// configuration (and through it ObjectSerializer and every model class), undici, and the proxy
+// agents. The speaker never calls those methods (makeApiClient, applySecurityAuthentication,
+// proxy-url agents: src/kube/rest/transport.ts refuses proxy-url with a clear message), so the
+// bundle gets small stubs in their place that throw if ever called. That keeps ~900 KiB of
+// JavaScript, and its heap, out of every speaker (issue 12, BENCHMARKS.md memory).
+//
 // Usage: npx tsx scripts/build.ts [--outdir DIR]
-import { build } from 'esbuild';
+import { type Plugin, build } from 'esbuild';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +30,31 @@ const outdir = i > 0 && process.argv[i + 1] ? resolve(process.argv[i + 1]!) : jo
 mkdirSync(outdir, { recursive: true });
 const outfile = join(outdir, 'openelb-ts.mjs');
 
+const STUBS: Record<string, string> = {
+  './gen/index.js': 'export function createConfiguration() { no("KubeConfig.makeApiClient"); } export class ServerConfiguration { constructor() { no("KubeConfig.makeApiClient"); } }',
+  './middleware.js': 'export function setHeaderMiddleware() { no("KubeConfig.makeApiClient"); }',
+  undici: 'export class Agent { constructor() { no("undici"); } } export class ProxyAgent { constructor() { no("undici"); } }',
+  'socks-proxy-agent': 'export class SocksProxyAgent { constructor() { no("proxy-url"); } }',
+  socks: 'export const SocksClient = { createConnection() { no("proxy-url"); } };',
+  hpagent: 'export class HttpProxyAgent { constructor() { no("proxy-url"); } } export class HttpsProxyAgent { constructor() { no("proxy-url"); } }',
+};
+const NO = 'function no(what) { throw new Error(`${what} is not part of the openelb-ts bundle (it talks to the API server through its own REST layer)`); }\n';
+
+/** Replaces what client-node's config.js imports but the speaker never uses (see the header). */
+const kubeConfigOnly: Plugin = {
+  name: 'kubeconfig-only',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (!/@kubernetes[\\/]client-node[\\/]dist[\\/]config\.js$/.test(args.importer)) return undefined;
+      if (!(args.path in STUBS)) return undefined;
+      return { path: args.path, namespace: 'kubeconfig-stub' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'kubeconfig-stub' }, (args) => ({ contents: NO + STUBS[args.path], loader: 'js' }));
+  },
+};
+
 await build({
+  plugins: [kubeConfigOnly],
   entryPoints: { 'openelb-ts': join(root, 'src/cli/main.ts') },
   outdir,
   outExtension: { '.js': '.mjs' },

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import type { V1Service } from '@kubernetes/client-node';
+import { retrySlowApi } from '../kit/retry.ts';
 import { LAB_LABEL, SeedLab, apiWriteCounts, countDelta, inBatches } from '../lab/lab.ts';
 import { tsxArgv } from '../kit/netns.ts';
 
@@ -62,19 +63,7 @@ function serviceBody(lab: SeedLab, name: string, ip?: string): V1Service {
 
 /** Without IPAM in the speakers: write the Service's status as the IPAM leader would. */
 async function assign(lab: SeedLab, name: string, ip: string): Promise<void> {
-  await retry(() => lab.admin.patchServiceStatus(lab.namespace, name, { status: { loadBalancer: { ingress: [{ ip }] } } }));
-}
-
-/** The shared machine's API server sometimes answers slowly: retry a few times before giving up. */
-async function retry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= tries || (err as { code?: number }).code === 409) throw err;
-      await sleep(1000 * i);
-    }
-  }
+  await retrySlowApi(() => lab.admin.patchServiceStatus(lab.namespace, name, { status: { loadBalancer: { ingress: [{ ip }] } } }));
 }
 
 /** openelb_layer2_ips{owner="self"} of one speaker, or NaN when its /metrics does not answer. */
@@ -98,7 +87,7 @@ async function main(): Promise<void> {
     const tCreate = Date.now();
     await inBatches(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
       // A create that timed out on our side may have happened: AlreadyExists (409) is success.
-      await retry(() => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `s-${i}`) })).catch((err) => {
+      await retrySlowApi(() => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `s-${i}`) })).catch((err) => {
         if ((err as { code?: number }).code !== 409) throw err;
       });
       if (ipamMode === 'bench') await assign(lab, `s-${i}`, `10.200.${i >> 8}.${i & 255}`);
@@ -107,7 +96,7 @@ async function main(): Promise<void> {
     // All assigned, and every IP owned by some speaker (their metrics add up to N).
     let owned = 0;
     for (let i = 0; i < 600; i++) {
-      const list = await retry(() => lab.admin.core.listNamespacedService({ namespace: lab.namespace }));
+      const list = await retrySlowApi(() => lab.admin.core.listNamespacedService({ namespace: lab.namespace }));
       const assigned = list.items.filter((s) => s.status?.loadBalancer?.ingress?.[0]?.ip).length;
       owned = 0;
       for (const n of lab.nodes) owned += await ownedOf(n);

@@ -16,10 +16,11 @@
 //                        (writes by resource, GET/LIST outside informers) plus Events written
 //   baseline.createMs    the same N Services without the opt-in (nobody writes them), created alike
 //   baseline.statusMs    N status PUTs by this script, 8 in flight (the least any controller must do)
+import { TypedKubeClient } from '../kit/typed-client.ts';
 import { randomInt } from 'node:crypto';
 import process from 'node:process';
 import type { V1Service } from '@kubernetes/client-node';
-import { KubeClient } from '../../src/kube/client.ts';
+
 import { Informer } from '../../src/kube/informer.ts';
 import { controlPlane, testNamespace, uniqueName } from '../kit/control-plane.ts';
 import { createEip, getEip, ipamHolder, ips, serviceBody, startSpeaker, waitFor } from '../kit/ipam-helpers.ts';
@@ -39,7 +40,7 @@ function pct(xs: number[], p: number): number {
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN);
 }
 
-async function createAll(c: KubeClient, ns: string, names: string[], optIn: boolean, done?: Map<string, number>): Promise<number> {
+async function createAll(c: TypedKubeClient, ns: string, names: string[], optIn: boolean, done?: Map<string, number>): Promise<number> {
   const queue = [...names];
   const t0 = now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -64,7 +65,7 @@ async function scrape(port: number): Promise<Map<string, number>> {
 
 async function main(): Promise<void> {
   const cp = await controlPlane();
-  const c = new KubeClient(cp.adminConfig(), { requestTimeoutMs: 60_000 });
+  const c = new TypedKubeClient(cp.adminConfig(), { requestTimeoutMs: 60_000 });
   const port = randomInt(20_000, 30_000);
   const speaker = startSpeaker(cp, uniqueName('bench-ipam'), ['--metrics-addr', `127.0.0.1:${port}`]);
   const eip = uniqueName('eip-bench');
@@ -82,10 +83,9 @@ async function main(): Promise<void> {
     // A watch on the namespace sees each Service's first IP as soon as the API has it.
     const assignedAt = new Map<string, number>();
     const informer = new Informer<V1Service>({
-      kc: c.kc,
+      client: c,
       name: 'bench-services',
       path: `/api/v1/namespaces/${ns}/services`,
-      list: () => c.core.listNamespacedService({ namespace: ns }),
     });
     informer.onEvent((_ev, s) => {
       const n = s.metadata?.name ?? '';

@@ -1,9 +1,10 @@
 // Shared pieces of the IPAM cluster tests: the speaker as the real CLI process (the speaker's
 // ServiceAccount kubeconfig, so RBAC is exercised), object builders, and polling helpers.
+import { TypedKubeClient } from './typed-client.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { V1Service } from '@kubernetes/client-node';
-import { KubeClient, type EipObject } from '../../src/kube/client.ts';
+import { type EipObject } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
 import type { ControlPlane } from './control-plane.ts';
 
@@ -57,8 +58,8 @@ export function startSpeaker(cp: ControlPlane, node: string, extra: string[] = [
   };
 }
 
-export function admin(cp: ControlPlane): KubeClient {
-  return new KubeClient(cp.adminConfig(), { requestTimeoutMs: 30_000 });
+export function admin(cp: ControlPlane): TypedKubeClient {
+  return new TypedKubeClient(cp.adminConfig(), { requestTimeoutMs: 30_000 });
 }
 
 export async function sleep(ms: number): Promise<void> {
@@ -83,7 +84,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 }
 
 /** Holder of the openelb-ipam Lease ('' when none). */
-export async function ipamHolder(c: KubeClient): Promise<string> {
+export async function ipamHolder(c: TypedKubeClient): Promise<string> {
   try {
     const l = await c.coordination.readNamespacedLease({ namespace: 'openelb-system', name: 'openelb-ipam' });
     return l.spec?.holderIdentity ?? '';
@@ -93,7 +94,7 @@ export async function ipamHolder(c: KubeClient): Promise<string> {
   }
 }
 
-export async function waitLeader(c: KubeClient, node: string, timeoutMs = 15_000, sp?: SpeakerProcess): Promise<void> {
+export async function waitLeader(c: TypedKubeClient, node: string, timeoutMs = 15_000, sp?: SpeakerProcess): Promise<void> {
   try {
     await waitFor(`${node} to hold openelb-ipam`, async () => (await ipamHolder(c)) === node, timeoutMs);
   } catch (err) {
@@ -112,7 +113,7 @@ export interface EipSpecIn {
   namespaceSelector?: Record<string, string>;
 }
 
-export async function createEip(c: KubeClient, name: string, spec: EipSpecIn, annotations: Record<string, string> = {}): Promise<EipObject> {
+export async function createEip(c: TypedKubeClient, name: string, spec: EipSpecIn, annotations: Record<string, string> = {}): Promise<EipObject> {
   return (await c.custom.createClusterCustomObject({
     group: 'network.kubesphere.io',
     version: 'v1alpha2',
@@ -121,7 +122,7 @@ export async function createEip(c: KubeClient, name: string, spec: EipSpecIn, an
   })) as EipObject;
 }
 
-export async function getEip(c: KubeClient, name: string): Promise<EipObject | undefined> {
+export async function getEip(c: TypedKubeClient, name: string): Promise<EipObject | undefined> {
   try {
     return await c.getEip(name);
   } catch (err) {
@@ -169,11 +170,11 @@ export function serviceBody(ns: string, name: string, o: SvcOpts = {}): V1Servic
   };
 }
 
-export async function createService(c: KubeClient, ns: string, name: string, o: SvcOpts = {}): Promise<V1Service> {
+export async function createService(c: TypedKubeClient, ns: string, name: string, o: SvcOpts = {}): Promise<V1Service> {
   return c.core.createNamespacedService({ namespace: ns, body: serviceBody(ns, name, o) });
 }
 
-export async function getService(c: KubeClient, ns: string, name: string): Promise<V1Service | undefined> {
+export async function getService(c: TypedKubeClient, ns: string, name: string): Promise<V1Service | undefined> {
   try {
     return await c.core.readNamespacedService({ namespace: ns, name });
   } catch (err) {
@@ -185,7 +186,7 @@ export async function getService(c: KubeClient, ns: string, name: string): Promi
 export const ips = (s: V1Service | undefined): string[] => (s?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
 
 /** Wait until the Service shows exactly `want` (or, with a function, any IPs it accepts). */
-export async function waitIPs(c: KubeClient, ns: string, name: string, want: string[] | ((ips: string[]) => boolean), timeoutMs = 15_000): Promise<string[]> {
+export async function waitIPs(c: TypedKubeClient, ns: string, name: string, want: string[] | ((ips: string[]) => boolean), timeoutMs = 15_000): Promise<string[]> {
   return waitFor(`${ns}/${name} to get ${typeof want === 'function' ? 'IPs' : want.join(',') || 'no IP'}`, async () => {
     const got = ips(await getService(c, ns, name));
     const ok = typeof want === 'function' ? want(got) : got.join(',') === want.join(',');
@@ -194,19 +195,19 @@ export async function waitIPs(c: KubeClient, ns: string, name: string, want: str
 }
 
 /** Events about one object (newest last). */
-export async function eventsFor(c: KubeClient, ns: string, name: string): Promise<Array<{ reason: string; type: string; message: string }>> {
+export async function eventsFor(c: TypedKubeClient, ns: string, name: string): Promise<Array<{ reason: string; type: string; message: string }>> {
   const list = await c.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
   return list.items
     .sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
     .map((e) => ({ reason: e.reason ?? '', type: e.type ?? '', message: e.message ?? '' }));
 }
 
-export async function waitEvent(c: KubeClient, ns: string, name: string, reason: string, match?: RegExp, timeoutMs = 15_000): Promise<{ reason: string; type: string; message: string }> {
+export async function waitEvent(c: TypedKubeClient, ns: string, name: string, reason: string, match?: RegExp, timeoutMs = 15_000): Promise<{ reason: string; type: string; message: string }> {
   return waitFor(`event ${reason} on ${ns}/${name}`, async () => (await eventsFor(c, ns, name)).find((e) => e.reason === reason && (!match || match.test(e.message))), timeoutMs);
 }
 
 /** Delete Services (the running speaker removes its finalizer) and then Eips, and wait until gone. */
-export async function cleanup(c: KubeClient, services: Array<[string, string]>, eips: string[], timeoutMs = 20_000): Promise<void> {
+export async function cleanup(c: TypedKubeClient, services: Array<[string, string]>, eips: string[], timeoutMs = 20_000): Promise<void> {
   const remove = (list: Array<[string, string]>) =>
     Promise.all(list.map(([ns, name]) => c.core.deleteNamespacedService({ namespace: ns, name }).catch(() => {})));
   // On a shared control plane, a default pool (or one open to every namespace) also serves other

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
-import type { KubeClient } from '../../src/kube/client.ts';
+import type { TypedKubeClient } from '../kit/typed-client.ts';
 import type { ControlPlane } from '../kit/control-plane.ts';
 import { Child, exec, listNamespaces, REPO_ROOT, run, tsxArgv, type ExecResult } from '../kit/netns.ts';
 import { containersConfEnv, CONTAINER_TOOLS, requireTools } from '../image/podman.ts';
@@ -78,7 +78,7 @@ export class ImageRuntime {
   private constructor(
     readonly pod: SpeakerPod,
     readonly image: BuiltImage,
-    private readonly opts: { labId: string; dir: string; admin: KubeClient; cp: ControlPlane; podNamespace: string; apiPort: number },
+    private readonly opts: { labId: string; dir: string; admin: TypedKubeClient; cp: ControlPlane; podNamespace: string; apiPort: number },
   ) {
     process.once('exit', this.onExit);
   }
@@ -87,7 +87,7 @@ export class ImageRuntime {
   static async create(opts: {
     labId: string;
     dir: string;
-    admin: KubeClient;
+    admin: TypedKubeClient;
     cp: ControlPlane;
     podNamespace: string;
     apiPort: number;

@@ -33,14 +33,15 @@
 //     (scripts/kit/control-plane.ts); per lab a Kubernetes namespace for Services and one for the
 //     speakers' Leases (so a lab never sees another run's Leases), Node objects for the nodes (no
 //     kubelet here) and EndpointSlices for the pods (no controller-manager here).
+import { TypedKubeClient, mergePatchOptions } from '../kit/typed-client.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import process from 'node:process';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 import { type ControlPlane, controlPlane } from '../kit/control-plane.ts';
-import { type Child, Lab, type Netns, answeringMacs, denoArgv, tsxArgv } from '../kit/netns.ts';
-import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, KubeClient, type EipObject, mergePatchOptions } from '../../src/kube/client.ts';
+import { type Child, Lab, type Netns, REPO_ROOT, answeringMacs, denoArgv, tsxArgv } from '../kit/netns.ts';
+import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject } from '../../src/kube/client.ts';
 import { ipToString } from '../../src/net/ip.ts';
 import { classifyError } from '../../src/kube/errors.ts';
 import { CANNOT_SERVE_ANNOTATION, MEMBERSHIP_SELECTOR, parseNameList } from '../../src/kube/membership.ts';
@@ -51,6 +52,10 @@ import { ApiRelay } from './api-relay.ts';
 import { ImageRuntime } from './image-runtime.ts';
 
 /** Label on every API object a lab creates (value: the lab id), so leftovers of a killed run can be found. */
+/** What the image sets for node (Dockerfile ENV NODE_OPTIONS / MALLOC_ARENA_MAX): the 'bundle' runtime runs as shipped. */
+const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=1'];
+const SHIPPED_ENV = { MALLOC_ARENA_MAX: '2' };
+
 export const LAB_LABEL = 'lab.openelb-ts.io/id';
 
 export interface HostSpec {
@@ -78,8 +83,8 @@ export const SEED = {
 export const METRICS_PORT = 7472;
 const POD_PORT = 8080;
 
-export type LabRuntime = 'node' | 'deno' | 'image';
-const RUNTIMES: readonly LabRuntime[] = ['node', 'deno', 'image'];
+export type LabRuntime = 'node' | 'deno' | 'image' | 'bundle';
+const RUNTIMES: readonly LabRuntime[] = ['node', 'deno', 'image', 'bundle'];
 
 function defaultRuntime(): LabRuntime {
   const env = process.env.OELB_LAB_RUNTIME;
@@ -93,6 +98,7 @@ export interface SeedLabOptions {
   t?: { after(fn: () => unknown): void };
   /**
    * Speaker runtime. image: the DaemonSet's pod from `npm run image` in podman (image-runtime.ts).
+   * bundle: dist/openelb-ts.mjs on Node with the image's NODE_OPTIONS (as shipped; build it first).
    * Default: env OELB_LAB_RUNTIME (so a test file can rerun another's scenarios in the image), else node (tsx).
    */
   runtime?: LabRuntime;
@@ -281,7 +287,7 @@ export class SeedLab {
   client!: Netns;
   bridge!: Netns;
   cp!: ControlPlane;
-  admin!: KubeClient;
+  admin!: TypedKubeClient;
   /** The image runtime's pods (runtime 'image'). */
   image: ImageRuntime | undefined;
   readonly services = new Map<string, LabService>();
@@ -329,7 +335,7 @@ export class SeedLab {
 
   private async build(): Promise<void> {
     this.cp = await controlPlane();
-    this.admin = KubeClient.fromFile(this.cp.kubeconfig);
+    this.admin = TypedKubeClient.fromFile(this.cp.kubeconfig);
     // A shared API server may just have been restarted by an earlier file's fault test: it then
     // answers 429 "storage is (re)initializing" (or 5xx) for a moment. Wait that out.
     await retryTransient('removing earlier labs\' objects', () => this.removeLeftovers());
@@ -445,7 +451,12 @@ subjects:
 
   /** argv of this node's speaker process. */
   speakerArgv(node: LabNode): string[] {
-    const base = this.runtime === 'deno' ? denoArgv('src/cli/main.ts') : tsxArgv('src/cli/main.ts');
+    const base =
+      this.runtime === 'deno'
+        ? denoArgv('src/cli/main.ts')
+        : this.runtime === 'bundle'
+          ? [process.execPath, ...SHIPPED_NODE_FLAGS, resolve(REPO_ROOT, 'dist/openelb-ts.mjs')]
+          : tsxArgv('src/cli/main.ts');
     return [
       ...base,
       'speaker',
@@ -469,7 +480,7 @@ subjects:
   }
 
   speakerEnv(): Record<string, string> {
-    return { KUBECONFIG: '', ...(this.opts.speakerEnv ?? {}) };
+    return { KUBECONFIG: '', ...(this.runtime === 'bundle' ? SHIPPED_ENV : {}), ...(this.opts.speakerEnv ?? {}) };
   }
 
   /** Starts every node's speaker and waits until all are ready. */

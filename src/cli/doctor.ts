@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import process from 'node:process';
-import { AdmissionregistrationV1Api, AppsV1Api, VersionApi } from '@kubernetes/client-node';
 import { type FlagSpec, UsageError, helpText, parseFlags } from './flags.ts';
-import { KubeClient, describeSource } from '../kube/client.ts';
+import type { V1DaemonSet, V1Deployment, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { KubeClient, type ObjectList, describeSource } from '../kube/client.ts';
 import { classifyError, describeError } from '../kube/errors.ts';
 import { type NicFacts, readNicFacts } from '../l2/interfaces.ts';
 import { NODE_NIC_ANNOTATION } from '../speaker/nic-choice.ts';
@@ -78,7 +78,7 @@ async function connect(kubeconfig: string | undefined, timeoutMs: number, standa
   const { client, source } = loaded;
   const src = describeSource(source);
   try {
-    const v = await client.make(VersionApi).getCode();
+    const v = await client.getVersion();
     return { api: { kind: 'reached', server: client.server, source: src, version: v.gitVersion }, client };
   } catch (err) {
     const kind = classifyError(err);
@@ -91,7 +91,7 @@ async function connect(kubeconfig: string | undefined, timeoutMs: number, standa
 async function kubeProxySource(client: KubeClient | undefined, why: string): Promise<KubeProxySource> {
   if (!client) return { kind: 'no-api', why };
   try {
-    const cm = await client.core.readNamespacedConfigMap({ name: 'kube-proxy', namespace: 'kube-system' });
+    const cm = await client.getConfigMap('kube-system', 'kube-proxy');
     return { kind: 'found', data: cm.data };
   } catch (err) {
     const kind = classifyError(err);
@@ -105,8 +105,10 @@ async function kubeProxySource(client: KubeClient | undefined, why: string): Pro
 async function workloadFacts(client: KubeClient | undefined, why: string): Promise<Listed<WorkloadFact>> {
   if (!client) return { kind: 'no-api', why };
   try {
-    const apps = client.make(AppsV1Api);
-    const [deps, dss] = await Promise.all([apps.listDeploymentForAllNamespaces(), apps.listDaemonSetForAllNamespaces()]);
+    const [deps, dss] = await Promise.all([
+      client.get<ObjectList<V1Deployment>>('/apis/apps/v1/deployments'),
+      client.get<ObjectList<V1DaemonSet>>('/apis/apps/v1/daemonsets'),
+    ]);
     const fact = (kind: WorkloadFact['kind']) => (o: { metadata?: { namespace?: string; name?: string }; spec?: { template?: { spec?: { containers?: Array<{ image?: string; command?: string[] }> } } } }): WorkloadFact => {
       const cs = o.spec?.template?.spec?.containers ?? [];
       return { kind, namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '', images: cs.map((c) => c.image ?? ''), commands: cs.map((c) => c.command?.[0] ?? '') };
@@ -120,8 +122,10 @@ async function workloadFacts(client: KubeClient | undefined, why: string): Promi
 async function webhookFacts(client: KubeClient | undefined, why: string): Promise<Listed<WebhookFact>> {
   if (!client) return { kind: 'no-api', why };
   try {
-    const api = client.make(AdmissionregistrationV1Api);
-    const [v, m] = await Promise.all([api.listValidatingWebhookConfiguration(), api.listMutatingWebhookConfiguration()]);
+    const [v, m] = await Promise.all([
+      client.get<ObjectList<V1ValidatingWebhookConfiguration>>('/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations'),
+      client.get<ObjectList<V1MutatingWebhookConfiguration>>('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
+    ]);
     type Hook = { name?: string; clientConfig?: { service?: { path?: string } } };
     const fact = (kind: WebhookFact['kind']) => (o: { metadata?: { name?: string }; webhooks?: Hook[] }): WebhookFact => ({
       kind,
@@ -136,7 +140,7 @@ async function webhookFacts(client: KubeClient | undefined, why: string): Promis
 
 async function nodeAnnotation(client: KubeClient, node: string): Promise<{ result: CheckResult; ip?: string }> {
   try {
-    const n = await client.core.readNode({ name: node });
+    const n = await client.getNode(node);
     const ip = n.metadata?.annotations?.[NODE_NIC_ANNOTATION];
     return {
       result: passed('node', `Node ${node} found${ip ? `, annotation ${NODE_NIC_ANNOTATION}=${ip} picks the NIC` : ''}`),

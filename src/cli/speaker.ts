@@ -11,6 +11,7 @@ import { log, setLogLevel } from '../log.ts';
 import type { Server } from 'node:http';
 import { listensEverywhere, serveObservability } from '../observe/http.ts';
 import { Registry } from '../observe/metrics.ts';
+import { registerProcessMemory } from '../observe/process-memory.ts';
 import { registerProcessMetrics } from '../observe/process-metrics.ts';
 import { registerUpstreamAliases } from '../observe/upstream-metrics.ts';
 import type { Controller, SpeakerContext } from '../speaker/context.ts';
@@ -114,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = new Registry();
   registerProcessMetrics(registry);
+  registerProcessMemory(registry);
   registerUpstreamAliases(registry);
   const ctx: SpeakerContext = {
     client,

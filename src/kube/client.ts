@@ -1,39 +1,22 @@
-// Client setup: where the kubeconfig comes from, typed API clients with a per-request deadline,
-// and the patch/status helpers the controllers need. client-node 2.0 quirks handled here so no
-// caller has to know them:
-//   - PATCH defaults to JSON Patch (a list of ops); we always want merge patch, which needs the
-//     Content-Type overridden per call through a middleware option.
-//   - Requests have no deadline by default: against a black-holed API server a call would hang
-//     forever and a Lease holder would never notice it missed its renew deadline. Every client
-//     built here aborts a request after `requestTimeoutMs` unless the caller passes its own signal.
-//   - The stock makeApiClient() is fine otherwise; we build the same Configuration plus our
-//     timeout middleware.
+// Client setup: where the credentials come from, and the API calls the speaker makes, on our own
+// small REST layer (rest/transport.ts: one keep-alive agent, one TLS context). client-node
+// provides KubeConfig (credential loading) and TypeScript types only: its generated API classes
+// and ObjectSerializer are not loaded at run time (they cost a speaker ~60 MB RSS; issue 12).
+//   - Every request has a deadline (`requestTimeoutMs` unless the call brings its own): against a
+//     black-holed API server a call would otherwise hang forever and a Lease holder would never
+//     notice it missed its renew deadline.
+//   - Writes record FIELD_MANAGER in managedFields.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  KubeConfig,
-  Observable,
-  PatchStrategy,
-  ServerConfiguration,
-  createConfiguration,
-  setHeaderOptions,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
-  type CoreV1Event,
-  type V1Lease,
-  type V1Service,
-  type V1ServiceStatus,
-} from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1Lease, V1Node, V1Service, V1ServiceStatus } from '@kubernetes/client-node';
+// KubeConfig from its own module, not the package index: the index re-exports the generated API
+// classes and their ObjectSerializer, which a bundle would then load (scripts/build.ts).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { isNotFound } from './errors.ts';
 import type { LeaseApi } from './lease-store.ts';
+import { type RequestOptions, Transport } from './rest/transport.ts';
 
 /** The Eip custom resource (OpenELB's API, see SPEC §1). Cluster-scoped. */
 export const EIP_GROUP = 'network.kubesphere.io';
@@ -97,61 +80,12 @@ export function describeSource(s: KubeconfigSource): string {
   return s.kind === 'in-cluster' ? 'in-cluster service account' : `${s.from} ${s.path}`;
 }
 
-/**
- * Middleware that gives a request a deadline. The client-wide one (`override` false) runs first
- * and leaves a signal alone; a per-call one (deadlineOptions) runs after it and replaces it.
- */
-function deadlineMiddleware(ms: number, override = false): ObservableMiddleware {
-  // AbortSignal.timeout() throws on a fractional delay (and deadlines come from performance.now()).
-  ms = Math.max(1, Math.ceil(ms));
-  return {
-    pre(ctx: RequestContext) {
-      if (override || !ctx.getSignal()) ctx.setSignal(AbortSignal.timeout(ms));
-      return new Observable(Promise.resolve(ctx));
-    },
-    post(res: ResponseContext) {
-      return new Observable(Promise.resolve(res));
-    },
-  };
-}
-
-function headerMiddleware(key: string, value: string): ObservableMiddleware {
-  return {
-    pre(ctx: RequestContext) {
-      ctx.setHeaderParam(key, value);
-      return new Observable(Promise.resolve(ctx));
-    },
-    post(res: ResponseContext) {
-      return new Observable(Promise.resolve(res));
-    },
-  };
-}
-
-/** Per-call options that turn a client-node `patch*` call into a JSON merge patch (RFC 7386). */
-export function mergePatchOptions(): ConfigurationOptions<ObservableMiddleware> {
-  return setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-}
-
-/** Per-call options with a deadline of our choosing (e.g. a Lease renew that must beat the renew deadline). */
-export function deadlineOptions(
-  ms: number,
-  base?: ConfigurationOptions<ObservableMiddleware>,
-): ConfigurationOptions<ObservableMiddleware> {
-  return {
-    ...base,
-    middleware: [...(base?.middleware ?? []), deadlineMiddleware(ms, true)],
-    middlewareMergeStrategy: 'append',
-  };
-}
-
 export interface KubeClientOptions {
   /** Deadline for every request that does not bring its own. Default 10 s. */
   requestTimeoutMs?: number;
   /** User-Agent, so API audit logs name us. */
   userAgent?: string;
 }
-
-type ApiCtor<T> = new (config: ReturnType<typeof createConfiguration>) => T;
 
 /** Eip status as we write it (SPEC §1); kept loose because the CRD allows more. */
 export type EipStatus = Record<string, unknown>;
@@ -174,28 +108,38 @@ export interface EipObject {
   status?: EipStatus;
 }
 
+export type { RequestOptions } from './rest/transport.ts';
+
+/** A list answer. */
+export interface ObjectList<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+const enc = encodeURIComponent;
+const servicePath = (ns: string, name: string) => `/api/v1/namespaces/${enc(ns)}/services/${enc(name)}`;
+const eipPath = (name?: string) => `/apis/${EIP_GROUP}/${EIP_VERSION}/${EIP_PLURAL}${name !== undefined ? `/${enc(name)}` : ''}`;
+const leasePath = (ns: string, name?: string) =>
+  `/apis/coordination.k8s.io/v1/namespaces/${enc(ns)}/leases${name !== undefined ? `/${enc(name)}` : ''}`;
+const MERGE_PATCH = 'application/merge-patch+json';
+const withFieldManager = (path: string) => `${path}${path.includes('?') ? '&' : '?'}fieldManager=${FIELD_MANAGER}`;
+
 /**
- * One connection's worth of typed clients. Cheap to create; the speaker makes one per process.
- * Tests make one per identity (admin, the speaker's ServiceAccount).
+ * The API calls a speaker makes, over one connection pool. Cheap to create; the speaker makes one
+ * per process. Tests make one per identity (admin, the speaker's ServiceAccount).
  */
 export class KubeClient implements LeaseApi {
   readonly kc: KubeConfig;
-  readonly core: CoreV1Api;
-  readonly coordination: CoordinationV1Api;
-  readonly discovery: DiscoveryV1Api;
-  readonly custom: CustomObjectsApi;
+  readonly transport: Transport;
   readonly requestTimeoutMs: number;
 
   constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
     this.kc = kc;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
-    this.core = this.make(CoreV1Api, opts);
-    this.coordination = this.make(CoordinationV1Api, opts);
-    this.discovery = this.make(DiscoveryV1Api, opts);
-    this.custom = this.make(CustomObjectsApi, opts);
+    this.transport = new Transport(kc, opts.userAgent ?? 'openelb-ts');
   }
 
-  /** Load credentials (see chooseKubeconfigSource) and build the clients. */
+  /** Load credentials (see chooseKubeconfigSource) and build the client. */
   static load(flag?: string, opts: KubeClientOptions = {}): { client: KubeClient; source: KubeconfigSource } {
     const { kc, source } = loadKubeConfig(flag);
     return { client: new KubeClient(kc, opts), source };
@@ -208,60 +152,73 @@ export class KubeClient implements LeaseApi {
     return new KubeClient(kc, opts);
   }
 
-  /** Build any other client-node API class with the same deadline and User-Agent. */
-  make<T>(ctor: ApiCtor<T>, opts: KubeClientOptions = {}): T {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const config = createConfiguration({
-      baseServer: new ServerConfiguration<Record<string, string>>(cluster.server, {}),
-      authMethods: { default: this.kc },
-      middleware: [
-        headerMiddleware('User-Agent', opts.userAgent ?? 'openelb-ts'),
-        deadlineMiddleware(opts.requestTimeoutMs ?? this.requestTimeoutMs),
-      ],
-    });
-    return new ctor(config);
-  }
-
   get server(): string {
     return this.kc.getCurrentCluster()?.server ?? '';
   }
 
+  // --- generic verbs ----------------------------------------------------------------------
+
+  private opts(o?: RequestOptions): RequestOptions {
+    return { timeoutMs: o?.timeoutMs ?? this.requestTimeoutMs, ...(o?.signal ? { signal: o.signal } : {}) };
+  }
+
+  get<T>(path: string, o?: RequestOptions): Promise<T> {
+    return this.transport.json<T>({ method: 'GET', path, ...this.opts(o) });
+  }
+
+  create<T>(path: string, body: unknown, o?: RequestOptions): Promise<T> {
+    return this.transport.json<T>({ method: 'POST', path: withFieldManager(path), body, ...this.opts(o) });
+  }
+
+  /** PUT; `body.metadata.resourceVersion`, when set, is the precondition (409 when stale). */
+  replace<T>(path: string, body: unknown, o?: RequestOptions): Promise<T> {
+    return this.transport.json<T>({ method: 'PUT', path: withFieldManager(path), body, ...this.opts(o) });
+  }
+
+  /** JSON merge patch (RFC 7386): maps merge, lists are replaced whole, null deletes a key. */
+  mergePatch<T>(path: string, patch: unknown, o?: RequestOptions): Promise<T> {
+    return this.transport.json<T>({ method: 'PATCH', path: withFieldManager(path), body: patch, contentType: MERGE_PATCH, ...this.opts(o) });
+  }
+
+  /** JSON patch (RFC 6902): a list of operations, e.g. a `test` op as a precondition. */
+  jsonPatch<T>(path: string, ops: ReadonlyArray<Record<string, unknown>>, o?: RequestOptions): Promise<T> {
+    return this.transport.json<T>({ method: 'PATCH', path: withFieldManager(path), body: ops, contentType: 'application/json-patch+json', ...this.opts(o) });
+  }
+
   // --- Services ---------------------------------------------------------------------------
 
+  getService(namespace: string, name: string, o?: RequestOptions): Promise<V1Service> {
+    return this.get<V1Service>(servicePath(namespace, name), o);
+  }
+
+  listServices(o?: RequestOptions): Promise<ObjectList<V1Service>> {
+    return this.get<ObjectList<V1Service>>('/api/v1/services', o);
+  }
+
   /** Merge-patch a Service (metadata: finalizers, labels, annotations). */
-  patchService(namespace: string, name: string, patch: object): Promise<V1Service> {
-    return this.core.patchNamespacedService({ namespace, name, body: patch, fieldManager: FIELD_MANAGER }, mergePatchOptions());
+  patchService(namespace: string, name: string, patch: object, o?: RequestOptions): Promise<V1Service> {
+    return this.mergePatch<V1Service>(servicePath(namespace, name), patch, o);
   }
 
   /** Merge-patch the Service's status subresource (e.g. `{status: {loadBalancer: {ingress: [...]}}}`). */
-  patchServiceStatus(namespace: string, name: string, patch: object): Promise<V1Service> {
-    return this.core.patchNamespacedServiceStatus(
-      { namespace, name, body: patch, fieldManager: FIELD_MANAGER },
-      mergePatchOptions(),
-    );
+  patchServiceStatus(namespace: string, name: string, patch: object, o?: RequestOptions): Promise<V1Service> {
+    return this.mergePatch<V1Service>(`${servicePath(namespace, name)}/status`, patch, o);
   }
 
   /**
    * PUT the status subresource of `svc` with `status`. The server checks svc.metadata.resourceVersion:
    * a 409 (isConflict) means someone wrote in between; re-read and decide again.
    */
-  replaceServiceStatus(svc: V1Service, status: V1ServiceStatus): Promise<V1Service> {
-    const namespace = svc.metadata?.namespace ?? '';
-    const name = svc.metadata?.name ?? '';
-    return this.core.replaceNamespacedServiceStatus({
-      namespace,
-      name,
-      body: { ...svc, status },
-      fieldManager: FIELD_MANAGER,
-    });
+  replaceServiceStatus(svc: V1Service, status: V1ServiceStatus, o?: RequestOptions): Promise<V1Service> {
+    const path = `${servicePath(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '')}/status`;
+    return this.replace<V1Service>(path, { apiVersion: 'v1', kind: 'Service', ...svc, status }, o);
   }
 
   // --- Leases (LeaseStore's calls) -------------------------------------------------------
 
   async getLease(namespace: string, name: string, timeoutMs: number): Promise<V1Lease | undefined> {
     try {
-      return await this.coordination.readNamespacedLease({ namespace, name }, deadlineOptions(timeoutMs));
+      return await this.get<V1Lease>(leasePath(namespace, name), { timeoutMs });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -269,24 +226,21 @@ export class KubeClient implements LeaseApi {
   }
 
   createLease(namespace: string, lease: V1Lease, timeoutMs: number): Promise<V1Lease> {
-    return this.coordination.createNamespacedLease({ namespace, body: lease, fieldManager: FIELD_MANAGER }, deadlineOptions(timeoutMs));
+    return this.create<V1Lease>(leasePath(namespace), lease, { timeoutMs });
   }
 
   replaceLease(namespace: string, name: string, lease: V1Lease, timeoutMs: number): Promise<V1Lease> {
-    return this.coordination.replaceNamespacedLease(
-      { namespace, name, body: lease, fieldManager: FIELD_MANAGER },
-      deadlineOptions(timeoutMs),
-    );
+    return this.replace<V1Lease>(leasePath(namespace, name), lease, { timeoutMs });
   }
 
   // --- Eips -------------------------------------------------------------------------------
 
-  getEip(name: string): Promise<EipObject> {
-    return this.custom.getClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name });
+  getEip(name: string, o?: RequestOptions): Promise<EipObject> {
+    return this.get<EipObject>(eipPath(name), o);
   }
 
-  listEips(): Promise<{ metadata?: { resourceVersion?: string }; items: EipObject[] }> {
-    return this.custom.listClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL });
+  listEips(o?: RequestOptions): Promise<ObjectList<EipObject>> {
+    return this.get<ObjectList<EipObject>>(eipPath(), o);
   }
 
   /**
@@ -294,19 +248,13 @@ export class KubeClient implements LeaseApi {
    * `metadata.resourceVersion` in the patch to make it conditional (409 if stale): merge patch
    * replaces lists whole, so a finalizer edit without it could drop someone else's finalizer.
    */
-  patchEip(name: string, patch: object): Promise<EipObject> {
-    return this.custom.patchClusterCustomObject(
-      { group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name, body: patch, fieldManager: FIELD_MANAGER },
-      mergePatchOptions(),
-    );
+  patchEip(name: string, patch: object, o?: RequestOptions): Promise<EipObject> {
+    return this.mergePatch<EipObject>(eipPath(name), patch, o);
   }
 
   /** Merge-patch the Eip's /status subresource: `patch` is `{status: {...}}`. */
-  patchEipStatus(name: string, patch: { status: EipStatus; metadata?: { resourceVersion?: string } }): Promise<EipObject> {
-    return this.custom.patchClusterCustomObjectStatus(
-      { group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name, body: patch, fieldManager: FIELD_MANAGER },
-      mergePatchOptions(),
-    );
+  patchEipStatus(name: string, patch: { status: EipStatus; metadata?: { resourceVersion?: string } }, o?: RequestOptions): Promise<EipObject> {
+    return this.mergePatch<EipObject>(`${eipPath(name)}/status`, patch, o);
   }
 
   /**
@@ -314,29 +262,40 @@ export class KubeClient implements LeaseApi {
    * changed since it was read. Use this when the whole status is recomputed (e.g. `used` lost an
    * entry: a merge patch cannot remove a map key without an explicit null).
    */
-  replaceEipStatus(eip: EipObject, status: EipStatus, options?: ConfigurationOptions<ObservableMiddleware>): Promise<EipObject> {
-    return this.custom.replaceClusterCustomObjectStatus(
-      {
-        group: EIP_GROUP,
-        version: EIP_VERSION,
-        plural: EIP_PLURAL,
-        name: eip.metadata.name,
-        body: { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind: 'Eip', ...eip, status },
-        fieldManager: FIELD_MANAGER,
-      },
-      options,
-    ) as Promise<EipObject>;
+  replaceEipStatus(eip: EipObject, status: EipStatus, o?: RequestOptions): Promise<EipObject> {
+    return this.replace<EipObject>(
+      `${eipPath(eip.metadata.name)}/status`,
+      { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind: 'Eip', ...eip, status },
+      o,
+    );
   }
 
-  // --- Events -----------------------------------------------------------------------------
+  // --- Events, and what doctor reads ------------------------------------------------------
 
   /** Create a core/v1 Event (RBAC: events create). */
-  createEvent(namespace: string, body: CoreV1Event): Promise<CoreV1Event> {
-    return this.core.createNamespacedEvent({ namespace, body, fieldManager: FIELD_MANAGER });
+  createEvent(namespace: string, event: CoreV1Event, o?: RequestOptions): Promise<CoreV1Event> {
+    return this.create<CoreV1Event>(`/api/v1/namespaces/${enc(namespace)}/events`, { apiVersion: 'v1', kind: 'Event', ...event }, o);
   }
 
   /** Merge-patch an Event we created: count, message, lastTimestamp (RBAC: events patch). */
-  patchEvent(namespace: string, name: string, patch: object): Promise<CoreV1Event> {
-    return this.core.patchNamespacedEvent({ namespace, name, body: patch, fieldManager: FIELD_MANAGER }, mergePatchOptions());
+  patchEvent(namespace: string, name: string, patch: object, o?: RequestOptions): Promise<CoreV1Event> {
+    return this.mergePatch<CoreV1Event>(`/api/v1/namespaces/${enc(namespace)}/events/${enc(name)}`, patch, o);
+  }
+
+  getNode(name: string, o?: RequestOptions): Promise<V1Node> {
+    return this.get<V1Node>(`/api/v1/nodes/${enc(name)}`, o);
+  }
+
+  getConfigMap(namespace: string, name: string, o?: RequestOptions): Promise<V1ConfigMap> {
+    return this.get<V1ConfigMap>(`/api/v1/namespaces/${enc(namespace)}/configmaps/${enc(name)}`, o);
+  }
+
+  getVersion(o?: RequestOptions): Promise<{ gitVersion?: string }> {
+    return this.get<{ gitVersion?: string }>('/version', o);
+  }
+
+  /** Close pooled connections. */
+  close(): void {
+    this.transport.close();
   }
 }

@@ -8,6 +8,8 @@
 //   - undici's fetch: `TypeError('fetch failed')` with the socket error in `cause`
 //     (ECONNREFUSED, ECONNRESET, ...), or the AbortSignal's reason (TimeoutError/AbortError).
 
+import { parseObject } from './rest/json.ts';
+
 export type ApiErrorKind =
   | 'conflict' // 409 Conflict: stale resourceVersion
   | 'alreadyExists' // 409 AlreadyExists: create of an existing name
@@ -36,14 +38,7 @@ export function statusCodeOf(err: unknown): number | undefined {
 export function statusBodyOf(err: unknown): { reason?: string; message?: string } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const body = (err as { body?: unknown }).body;
-  let parsed: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
+  const parsed = typeof body === 'string' ? parseObject(body) : body;
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const s = parsed as { reason?: unknown; message?: unknown };
   return {

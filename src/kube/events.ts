@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { log } from '../log.ts';
-import { type KubeClient } from './client.ts';
+import type { KubeClient } from './client.ts';
 import { describeError, isNotFound } from './errors.ts';
 import { type DedupeKey, EventDedupe } from './event-dedupe.ts';
 import { type EventType, type SeriesContent, type SeriesLimits, type SeriesStep, EventSeries, defaultSeriesLimits } from './event-series.ts';

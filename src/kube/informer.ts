@@ -1,45 +1,29 @@
-// A list+watch cache that never gives up and never forgets.
-//
-// Built on client-node's ListWatch (the object behind makeInformer), which does the list, the
-// watch from a resourceVersion, the 410 relist and the per-object add/update/delete diffing. What
-// it lacks, and this file adds:
-//   - It stops for good on any error except 410 (DESIGN.md). We restart it on every error, with
-//     capped exponential backoff, forever, until stop().
-//   - Fail-static: its cache lives in the ListWatch instance and only a successful relist changes
-//     it, so restarting the same instance keeps the last good view while the API is away. We never
-//     clear it because of a connection problem (SPEC §2 "Fail-static").
-//   - No "synced" or "connected" signals. We learn both from a Watch subclass (watch established /
-//     done) and from wrapping the list function.
-//   - One callback per event. Reconcilers want one call per burst: onChange() is coalesced.
-//   - List results are typed class instances (Date objects) while watch events are plain JSON
-//     (strings); we turn list items into plain JSON so the cache holds one shape.
-import {
-  CoordinationV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  ListWatch,
-  type V1EndpointSlice,
-  type V1Lease,
-  type V1Namespace,
-  type V1Node,
-  type V1Service,
-  Watch,
-} from '@kubernetes/client-node';
+// A list+watch cache that never gives up and never forgets, on our own REST layer (rest/):
+//   - list (paginated), then watch from the list's resourceVersion with bookmarks, so a
+//     reconnect after a cut resumes where it left off; a 410 Gone (as an HTTP status or an
+//     ERROR event) relists;
+//   - every other failure is retried with capped exponential backoff, forever, until stop();
+//   - fail-static: only a successful relist replaces the cache, so while the API is away the
+//     last good view stays (SPEC §2 "Fail-static"); it is never cleared because of a
+//     connection problem;
+//   - "synced" and "connected" signals for /readyz and metrics;
+//   - onChange() is coalesced: reconcilers want one call per burst, not one per event;
+//   - `slim` trims each object to what the readers use before it is cached (no managedFields,
+//     no unused spec/status): the cache is most of a speaker's heap at scale (issue 12).
+import type { KubernetesObject, V1EndpointSlice, V1Lease, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
 import { setImmediate } from 'node:timers';
 import { log } from '../log.ts';
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from './backoff.ts';
-import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject, type KubeClient, deadlineOptions } from './client.ts';
+import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject, type KubeClient } from './client.ts';
 import { classifyError, describeError } from './errors.ts';
-
-export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+import { ApiError } from './rest/api-error.ts';
+import { type WatchEvent, watch } from './rest/watch.ts';
+import { slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from './slim.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
-  kc: KubeConfig;
-  /** Watch path, e.g. `/api/v1/services`, `/apis/coordination.k8s.io/v1/namespaces/ns/leases`. */
+  client: KubeClient;
+  /** Collection path, e.g. `/api/v1/services`, `/apis/coordination.k8s.io/v1/namespaces/ns/leases`. */
   path: string;
-  /** The matching list call (same resource, same selectors). */
-  list: ListFn<T>;
   labelSelector?: string;
   fieldSelector?: string;
   /** Name for logs and metrics. */
@@ -48,11 +32,15 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Coalescing window for onChange: 0 (default) = one call per event-loop turn. */
   debounceMs?: number;
   /**
-   * Client-side inactivity timeout of the watch stream (client-node default 30 s). A half-open
-   * TCP connection (peer gone without RST) is noticed after this long; the watch then resumes
-   * from the last resourceVersion without a relist.
+   * Client-side inactivity timeout of the watch stream (default 30 s). A half-open TCP
+   * connection (peer gone without RST) is noticed after this long; the watch then resumes from
+   * the last resourceVersion without a relist.
    */
   watchInactivityMs?: number;
+  /** Trim an object to the fields readers use before caching it (default: keep all). */
+  slim?: (obj: T) => T;
+  /** Items per list page (default 500). */
+  pageSize?: number;
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -62,6 +50,8 @@ export interface InformerStatus {
   synced: boolean;
   /** Consecutive failed attempts since the last good connection. */
   failures: number;
+  /** Complete lists so far (the first, and every relist after a 410 or a restart). */
+  lists: number;
   lastError?: string;
 }
 
@@ -76,131 +66,69 @@ export function objectKey(obj: KubernetesObject): string {
 // backoff from the beginning instead of continuing to grow it.
 const HEALTHY_CONNECTION_MS = 10_000;
 
-/**
- * Watch that tells us when a stream is established and when it ends, and that turns a throw
- * before the request (auth plugin, bad URL) into a normal `done(err)` instead of an unhandled
- * rejection inside ListWatch.
- */
-class ReportingWatch extends Watch {
-  constructor(
-    kc: KubeConfig,
-    private readonly hooks: { established(): void; isStopped(): boolean },
-  ) {
-    super(kc);
-  }
-
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature client-node's Watch declares
-    callback: (phase: string, apiObj: any, watchObj?: any) => void,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- idem
-    done: (err: any) => void,
-  ): Promise<AbortController> {
-    // ListWatch may reach here after stop() (it re-checks `stopped` before its reconnect delay,
-    // not after): do not open a stream nobody will close.
-    if (this.hooks.isStopped()) return new AbortController();
-    let finished = false;
-    const onDone = (err: unknown) => {
-      finished = true;
-      done(err);
-    };
-    try {
-      const ctrl = await super.watch(path, queryParams, callback, onDone);
-      if (!finished) this.hooks.established();
-      return ctrl;
-    } catch (err) {
-      if (!finished) onDone(err);
-      return new AbortController();
-    }
-  }
-}
-
 export class Informer<T extends KubernetesObject> {
   readonly name: string;
-  private readonly lw: ListWatch<T>;
+  private readonly o: InformerOptions<T>;
   private readonly backoff: BackoffPolicy;
   private readonly debounceMs: number;
+  private readonly inactivityMs: number;
   private readonly changeListeners = new Set<() => void>();
   private readonly eventListeners = new Set<(ev: InformerEvent, obj: T) => void>();
   private readonly statusListeners = new Set<(s: InformerStatus) => void>();
+  private readonly cache = new Map<string, T>();
+  private resourceVersion = '';
   private syncWaiters: Array<() => void> = [];
   private started = false;
   private stopped = false;
+  private readonly stopSignal = new AbortController();
+  private loopDone: Promise<void> | undefined;
   private synced = false;
   private isConnected = false;
   private failures = 0;
+  private lists = 0;
   private connectedSince = 0;
   private lastError: string | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
   private notifyPending = false;
   private notifyTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: InformerOptions<T>) {
+    this.o = opts;
     this.name = opts.name ?? opts.path;
     this.backoff = opts.backoff ?? defaultBackoff;
     this.debounceMs = opts.debounceMs ?? 0;
-    const watch = new ReportingWatch(opts.kc, {
-      established: () => this.markConnected(),
-      isStopped: () => this.stopped,
-    });
-    // The field is public in client-node's JS but private in its typings.
-    if (opts.watchInactivityMs !== undefined) {
-      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = opts.watchInactivityMs;
-    }
-    // Bookmarks keep our resourceVersion fresh on quiet resources, so a reconnect after an
-    // outage can usually resume instead of relisting (410). ListWatch builds its own query
-    // string, so the flag rides on the path.
-    const path = opts.path + (opts.path.includes('?') ? '&' : '?') + 'allowWatchBookmarks=true';
-    const list: ListFn<T> = async () => {
-      const res = await opts.list();
-      // Typed lists carry Date objects where watch events carry strings: store one shape.
-      // List items also lack kind/apiVersion, which watch events carry: fill them in from the list.
-      const kind = typeof res.kind === 'string' && res.kind.endsWith('List') ? res.kind.slice(0, -4) : undefined;
-      const items = (res.items ?? []).map((i) => {
-        const plain = JSON.parse(JSON.stringify(i)) as T;
-        if (kind && !plain.kind) plain.kind = kind;
-        if (res.apiVersion && !plain.apiVersion) plain.apiVersion = res.apiVersion;
-        return plain;
-      });
-      // ListWatch applies the list to its cache synchronously right after this promise
-      // resolves; by the next macrotask the cache is complete.
-      setImmediate(() => this.afterList());
-      return { ...res, items };
-    };
-    this.lw = new ListWatch<T>(path, watch, list, false, opts.labelSelector, opts.fieldSelector);
-    this.lw.on('add', (o) => this.onObject('add', o));
-    this.lw.on('update', (o) => this.onObject('update', o));
-    this.lw.on('delete', (o) => this.onObject('delete', o));
-    this.lw.on('error', (err) => this.onError(err));
+    this.inactivityMs = opts.watchInactivityMs ?? 30_000;
   }
 
   /** Begin list+watch. Returns at once; await `whenSynced()` for the first full list. */
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.run();
+    this.loopDone = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.stopSignal.abort();
     if (this.notifyTimer) clearTimeout(this.notifyTimer);
-    this.restartTimer = undefined;
     this.notifyTimer = undefined;
-    await this.lw.stop();
+    await this.loopDone;
     this.setConnected(false);
   }
 
   /** All cached objects (the last good view, also while disconnected). */
   list(namespace?: string): T[] {
-    return [...this.lw.list(namespace)];
+    const all = [...this.cache.values()];
+    return namespace ? all.filter((o) => o.metadata?.namespace === namespace) : all;
   }
 
   /** By `namespace/name` (namespaced) or `name` (cluster-scoped). */
   get(key: string): T | undefined {
-    const slash = key.indexOf('/');
-    return slash < 0 ? this.lw.get(key) : this.lw.get(key.slice(slash + 1), key.slice(0, slash));
+    return this.cache.get(key);
+  }
+
+  /** The resourceVersion the next watch resumes from ('' = relist first). */
+  get lastResourceVersion(): string {
+    return this.resourceVersion;
   }
 
   get hasSynced(): boolean {
@@ -217,6 +145,7 @@ export class Informer<T extends KubernetesObject> {
       connected: this.isConnected,
       synced: this.synced,
       failures: this.failures,
+      lists: this.lists,
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -261,34 +190,157 @@ export class Informer<T extends KubernetesObject> {
     return () => this.statusListeners.delete(cb);
   }
 
-  private run(): void {
-    if (this.stopped) return;
-    // ListWatch.start() resumes from its last resourceVersion (or relists if it has none) and
-    // reports failures through the 'error' callback; a rejection here is the same thing.
-    this.lw.start().catch((err) => this.onError(err));
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const t0 = Date.now();
+      let events = 0;
+      let opened = false;
+      try {
+        if (!this.resourceVersion) await this.relist();
+        if (this.stopped) break;
+        await watch(this.o.client.transport, this.watchPath(), (e) => {
+          events++;
+          this.onWatchEvent(e);
+        }, {
+          signal: this.stopSignal.signal,
+          inactivityMs: this.inactivityMs,
+          onOpen: () => {
+            opened = true;
+            this.markConnected();
+          },
+        });
+        // The server ended the stream (its timeout): resume at once, unless it keeps closing
+        // streams without saying anything, which would be a tight loop.
+        if (events === 0 && Date.now() - t0 < 1000) await this.failed(new Error('watch closed at once by the server'));
+      } catch (err) {
+        if (this.stopped) break;
+        const kind = classifyError(err);
+        if (kind === 'gone') {
+          this.resourceVersion = ''; // too old: relist at once
+        } else if (kind === 'timeout' && opened) {
+          // Inactivity on an established watch: resume from our resourceVersion at once (the
+          // quiet period already throttled us).
+        } else {
+          await this.failed(err);
+        }
+      }
+    }
   }
 
-  private onError(err: unknown): void {
-    if (this.stopped) return; // stop() aborts the stream, which ListWatch reports as an error
-    if (this.restartTimer) return; // already scheduled
+  private watchPath(): string {
+    const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.resourceVersion });
+    if (this.o.labelSelector) q.set('labelSelector', this.o.labelSelector);
+    if (this.o.fieldSelector) q.set('fieldSelector', this.o.fieldSelector);
+    return `${this.o.path}?${q}`;
+  }
+
+  /** A full (paginated) list; replaces the cache only once complete. */
+  private async relist(): Promise<void> {
+    const items: T[] = [];
+    let cont = '';
+    let rv = '';
+    let kind: string | undefined;
+    let apiVersion: string | undefined;
+    do {
+      const q = new URLSearchParams({ limit: String(this.o.pageSize ?? 500) });
+      if (cont) q.set('continue', cont);
+      if (this.o.labelSelector) q.set('labelSelector', this.o.labelSelector);
+      if (this.o.fieldSelector) q.set('fieldSelector', this.o.fieldSelector);
+      const page = await this.o.client.transport.json<ListPage<T>>({
+        method: 'GET',
+        path: `${this.o.path}?${q}`,
+        timeoutMs: LIST_DEADLINE_MS,
+        signal: this.stopSignal.signal,
+      });
+      // List items lack kind/apiVersion, which watch events carry: fill them in from the list.
+      kind ??= typeof page.kind === 'string' && page.kind.endsWith('List') ? page.kind.slice(0, -4) : undefined;
+      apiVersion ??= page.apiVersion;
+      for (const i of page.items ?? []) {
+        if (kind && !i.kind) i.kind = kind;
+        if (apiVersion && !i.apiVersion) i.apiVersion = apiVersion;
+        items.push(this.slim(i));
+      }
+      cont = page.metadata?.continue ?? '';
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont && !this.stopped);
+    if (this.stopped) return;
+    const fresh = new Set<string>();
+    for (const i of items) {
+      fresh.add(objectKey(i));
+      this.put(i);
+    }
+    for (const [k, old] of this.cache) {
+      if (fresh.has(k)) continue;
+      this.cache.delete(k);
+      this.onObject('delete', old);
+    }
+    this.resourceVersion = rv;
+    this.lists++;
+    setImmediate(() => this.afterList());
+  }
+
+  private slim(o: T): T {
+    return this.o.slim ? this.o.slim(o) : o;
+  }
+
+  /** Add or update; an object with the resourceVersion we already hold is no change. */
+  private put(o: T): void {
+    const k = objectKey(o);
+    const old = this.cache.get(k);
+    if (old && old.metadata?.resourceVersion !== undefined && old.metadata.resourceVersion === o.metadata?.resourceVersion) return;
+    this.cache.set(k, o);
+    this.onObject(old ? 'update' : 'add', o);
+  }
+
+  private onWatchEvent(e: WatchEvent): void {
+    const obj = e.object as unknown as T;
+    const rv = (obj.metadata?.resourceVersion as string | undefined) ?? '';
+    switch (e.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.put(this.slim(obj));
+        break;
+      case 'DELETED': {
+        const k = objectKey(obj);
+        if (this.cache.delete(k)) this.onObject('delete', this.slim(obj));
+        break;
+      }
+      case 'BOOKMARK':
+        break;
+      case 'ERROR': {
+        // A metav1.Status; the server ends the stream after it.
+        const st = e.object as { code?: number; message?: string };
+        throw new ApiError(typeof st.code === 'number' ? st.code : 500, JSON.stringify(st), `watch ${this.o.path}`);
+      }
+    }
+    if (rv) this.resourceVersion = rv;
+  }
+
+  /** Count a failure, report it, and wait out the backoff (or until stop()). */
+  private async failed(err: unknown): Promise<void> {
     if (this.isConnected && Date.now() - this.connectedSince >= HEALTHY_CONNECTION_MS) this.failures = 0;
     const delay = backoffDelay(this.backoff, this.failures);
     this.failures++;
     this.lastError = describeError(err);
-    const kind = classifyError(err);
     // The first failure after a good connection is worth a warning; the retries are noise.
     (this.failures === 1 ? log.warn : log.debug)('informer disconnected, retrying', {
       informer: this.name,
-      kind,
+      kind: classifyError(err),
       error: this.lastError,
       retryInMs: delay,
       failures: this.failures,
     });
     this.setConnected(false);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      this.run();
-    }, delay);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, delay);
+      const signal = this.stopSignal.signal;
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private afterList(): void {
@@ -344,6 +396,13 @@ export class Informer<T extends KubernetesObject> {
   }
 }
 
+interface ListPage<T> {
+  kind?: string;
+  apiVersion?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+
 function safeCall<A>(cb: (a: A) => void, arg: A, informer: string): void {
   try {
     cb(arg);
@@ -360,42 +419,24 @@ type Common = Pick<InformerOptions<KubernetesObject>, 'backoff' | 'debounceMs' |
 const LIST_DEADLINE_MS = 60_000; // a full list of a big cluster may take a while
 
 export function serviceInformer(c: KubeClient, o: Common = {}): Informer<V1Service> {
-  return new Informer<V1Service>({
-    ...o,
-    kc: c.kc,
-    name: 'services',
-    path: '/api/v1/services',
-    list: () => c.core.listServiceForAllNamespaces({}, deadlineOptions(LIST_DEADLINE_MS)),
-  });
+  return new Informer<V1Service>({ ...o, client: c, name: 'services', path: '/api/v1/services', slim: withoutManagedFields });
 }
 
 export function nodeInformer(c: KubeClient, o: Common = {}): Informer<V1Node> {
-  return new Informer<V1Node>({
-    ...o,
-    kc: c.kc,
-    name: 'nodes',
-    path: '/api/v1/nodes',
-    list: () => c.core.listNode({}, deadlineOptions(LIST_DEADLINE_MS)),
-  });
+  return new Informer<V1Node>({ ...o, client: c, name: 'nodes', path: '/api/v1/nodes', slim: slimNode });
 }
 
 export function namespaceInformer(c: KubeClient, o: Common = {}): Informer<V1Namespace> {
-  return new Informer<V1Namespace>({
-    ...o,
-    kc: c.kc,
-    name: 'namespaces',
-    path: '/api/v1/namespaces',
-    list: () => c.core.listNamespace({}, deadlineOptions(LIST_DEADLINE_MS)),
-  });
+  return new Informer<V1Namespace>({ ...o, client: c, name: 'namespaces', path: '/api/v1/namespaces', slim: slimNamespace });
 }
 
 export function endpointSliceInformer(c: KubeClient, o: Common = {}): Informer<V1EndpointSlice> {
   return new Informer<V1EndpointSlice>({
     ...o,
-    kc: c.kc,
+    client: c,
     name: 'endpointslices',
     path: '/apis/discovery.k8s.io/v1/endpointslices',
-    list: () => c.discovery.listEndpointSliceForAllNamespaces({}, deadlineOptions(LIST_DEADLINE_MS)),
+    slim: slimEndpointSlice,
   });
 }
 
@@ -404,30 +445,21 @@ export function leaseInformer(
   namespace: string,
   o: Common & { labelSelector?: string } = {},
 ): Informer<V1Lease> {
-  const coordination: CoordinationV1Api = c.coordination;
   return new Informer<V1Lease>({
     ...o,
-    kc: c.kc,
+    client: c,
     name: `leases/${namespace}${o.labelSelector ? `?${o.labelSelector}` : ''}`,
     path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`,
-    list: () =>
-      coordination.listNamespacedLease(
-        { namespace, ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}) },
-        deadlineOptions(LIST_DEADLINE_MS),
-      ),
+    slim: withoutManagedFields,
   });
 }
 
 export function eipInformer(c: KubeClient, o: Common = {}): Informer<EipObject & KubernetesObject> {
   return new Informer<EipObject & KubernetesObject>({
     ...o,
-    kc: c.kc,
+    client: c,
     name: 'eips',
     path: `/apis/${EIP_GROUP}/${EIP_VERSION}/${EIP_PLURAL}`,
-    list: () =>
-      c.custom.listClusterCustomObject(
-        { group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL },
-        deadlineOptions(LIST_DEADLINE_MS),
-      ) as Promise<KubernetesListObject<EipObject & KubernetesObject>>,
+    slim: withoutManagedFields,
   });
 }

@@ -1,12 +1,12 @@
 // Converting between the API's Lease object and lease-rules' LeaseRecord. Two client-node 2.0
 // traps live here:
 //   - Writing: MicroTime fields must carry exactly 6 fractional digits or the API server answers
-//     400. A plain Date serialises with 3. client-node's V1MicroTime (a Date subclass whose
-//     toISOString pads to 6) serialises right, so we always write V1MicroTime instances.
+//     400. A plain Date serialises with 3, so we write the text ourselves (toMicroTime); the
+//     typings say Date, the wire says string.
 //   - Reading: client-node has no deserialiser for V1MicroTime, so renewTime/acquireTime come
 //     back as strings despite the typings, and from the watch they are strings anyway.
-import { V1MicroTime, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
-import { type LeaseRecord, parseMicroTime } from './lease-rules.ts';
+import type { V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
+import { type LeaseRecord, parseMicroTime, toMicroTime } from './lease-rules.ts';
 
 function toDate(v: unknown): Date | undefined {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v;
@@ -29,7 +29,7 @@ export function leaseRecordOf(lease: V1Lease): LeaseRecord {
   return r;
 }
 
-const micro = (d: Date | undefined): V1MicroTime | undefined => (d ? new V1MicroTime(d.getTime()) : undefined);
+const micro = (d: Date | undefined): Date | undefined => (d ? (toMicroTime(d) as unknown as Date) : undefined);
 
 /** The spec to write for `r` (times as 6-digit MicroTime). */
 export function leaseSpecOf(r: LeaseRecord): V1LeaseSpec {

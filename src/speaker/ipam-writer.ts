@@ -4,15 +4,8 @@
 //   - is guarded by the resourceVersion of the object it was computed from (PUT, or a merge
 //     patch carrying metadata.resourceVersion), so a write based on a stale view gets 409;
 //   - is counted in the metrics registry (writes by resource and result, reads by resource).
-import {
-  Observable,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
-  type V1Service,
-} from '@kubernetes/client-node';
-import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, FIELD_MANAGER, mergePatchOptions, type EipObject, type KubeClient } from '../kube/client.ts';
+import type { V1Service } from '@kubernetes/client-node';
+import { type EipObject, type KubeClient, type RequestOptions } from '../kube/client.ts';
 import { classifyError } from '../kube/errors.ts';
 import type { Counter, Registry } from '../observe/metrics.ts';
 
@@ -34,22 +27,6 @@ export function ipamMetrics(registry: Registry): IpamMetrics {
     reads: registry.counter('openelb_ipam_api_reads_total', 'API reads (GET/LIST) by the IPAM controller outside the informers, by resource.'),
   };
 }
-
-/** Per-call options: the term's signal combined with a deadline, on top of `base` (e.g. merge patch). */
-function termOptions(signal: AbortSignal, ms: number, base?: ConfigurationOptions<ObservableMiddleware>): ConfigurationOptions<ObservableMiddleware> {
-  const mw: ObservableMiddleware = {
-    pre(ctx: RequestContext) {
-      ctx.setSignal(AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(ms)))]));
-      return new Observable(Promise.resolve(ctx));
-    },
-    post(res: ResponseContext) {
-      return new Observable(Promise.resolve(res));
-    },
-  };
-  return { ...base, middleware: [...(base?.middleware ?? []), mw], middlewareMergeStrategy: 'append' };
-}
-
-const plain = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
 
 export class IpamWriter {
   constructor(
@@ -83,8 +60,9 @@ export class IpamWriter {
     }
   }
 
-  private opts(base?: ConfigurationOptions<ObservableMiddleware>) {
-    return termOptions(this.signal, this.timeoutMs, base);
+  /** Per-call options: the term's signal (a request in flight is cut off when the term ends) and a deadline. */
+  private opts(timeoutMs = this.timeoutMs): RequestOptions {
+    return { signal: this.signal, timeoutMs };
   }
 
   /** PUT status.loadBalancer.ingress, guarded by svc's resourceVersion; other status fields kept. */
@@ -96,33 +74,23 @@ export class IpamWriter {
       status: { ...svc.status, loadBalancer: { ...svc.status?.loadBalancer, ingress: ips.map((ip) => ({ ip })) } },
     };
     if (ips.length === 0) body.status = { ...svc.status, loadBalancer: {} };
-    const r = await this.write('service_status', () =>
-      this.client.core.replaceNamespacedServiceStatus(
-        { namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', body, fieldManager: FIELD_MANAGER },
-        this.opts(),
-      ),
-    );
-    return plain(r);
+    return this.write('service_status', () => this.client.replaceServiceStatus(body, body.status ?? {}, this.opts()));
   }
 
   /** Merge patch of metadata (finalizers, labels); the patch carries the resourceVersion guard. */
   async serviceMeta(svc: V1Service, patch: object): Promise<V1Service> {
-    const r = await this.write('service_metadata', () =>
-      this.client.core.patchNamespacedService(
-        { namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', body: patch, fieldManager: FIELD_MANAGER },
-        this.opts(mergePatchOptions()),
-      ),
+    return this.write('service_metadata', () =>
+      this.client.patchService(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '', patch, this.opts()),
     );
-    return plain(r);
   }
 
   async getService(namespace: string, name: string): Promise<V1Service> {
-    return plain(await this.read('service', () => this.client.core.readNamespacedService({ namespace, name }, this.opts())));
+    return this.read('service', () => this.client.getService(namespace, name, this.opts()));
   }
 
   async listServices(): Promise<V1Service[]> {
-    const r = await this.read('services', () => this.client.core.listServiceForAllNamespaces({}, termOptions(this.signal, 60_000)));
-    return plain(r.items ?? []).map((s) => ({ apiVersion: 'v1', kind: 'Service', ...s }));
+    const r = await this.read('services', () => this.client.listServices(this.opts(60_000)));
+    return (r.items ?? []).map((s) => ({ apiVersion: 'v1', kind: 'Service', ...s }));
   }
 
   /** PUT the whole Eip status, guarded by eip's resourceVersion: the IPAM commit point. */
@@ -133,30 +101,16 @@ export class IpamWriter {
   /** Merge patch of an Eip's finalizers, guarded by its resourceVersion. */
   async eipFinalizers(eip: EipObject, finalizers: string[]): Promise<EipObject> {
     return this.write('eip_metadata', () =>
-      this.client.custom.patchClusterCustomObject(
-        {
-          group: EIP_GROUP,
-          version: EIP_VERSION,
-          plural: EIP_PLURAL,
-          name: eip.metadata.name,
-          body: { metadata: { resourceVersion: eip.metadata.resourceVersion, finalizers } },
-          fieldManager: FIELD_MANAGER,
-        },
-        this.opts(mergePatchOptions()),
-      ) as Promise<EipObject>,
+      this.client.patchEip(eip.metadata.name, { metadata: { resourceVersion: eip.metadata.resourceVersion, finalizers } }, this.opts()),
     );
   }
 
   async getEip(name: string): Promise<EipObject> {
-    return this.read('eip', () =>
-      this.client.custom.getClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL, name }, this.opts()) as Promise<EipObject>,
-    );
+    return this.read('eip', () => this.client.getEip(name, this.opts()));
   }
 
   async listEips(): Promise<EipObject[]> {
-    const r = (await this.read('eips', () =>
-      this.client.custom.listClusterCustomObject({ group: EIP_GROUP, version: EIP_VERSION, plural: EIP_PLURAL }, termOptions(this.signal, 60_000)),
-    )) as { items?: EipObject[] };
+    const r = await this.read('eips', () => this.client.listEips(this.opts(60_000)));
     return r.items ?? [];
   }
 }

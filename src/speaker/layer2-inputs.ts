@@ -17,7 +17,8 @@ import { NODE_NIC_ANNOTATION } from './nic-choice.ts';
 import { EXCLUDE_LABEL, type IpClaim, type NodeFacts, type ServiceClaim } from './election.ts';
 
 /** EndpointSlice label naming the owning Service. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+import { SERVICE_NAME_LABEL } from '../kube/slim.ts';
+export { SERVICE_NAME_LABEL };
 
 /** A layer2 Eip, reduced to what announcing needs. */
 export interface Layer2Pool {

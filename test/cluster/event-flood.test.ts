@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { controlPlane, testNamespace } from '../../scripts/kit/control-plane.ts';
-import { KubeClient } from '../../src/kube/client.ts';
+import { TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import { EventRecorder, targetOf } from '../../src/kube/events.ts';
 import { setLogSink } from '../../src/log.ts';
 import { ConflictReporter } from '../../src/speaker/conflict-report.ts';
@@ -15,8 +15,8 @@ import type { ServiceView } from '../../src/speaker/layer2-inputs.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());
-const admin = new KubeClient(cp.adminConfig());
-const speaker = new KubeClient(cp.speakerConfig());
+const admin = new TypedKubeClient(cp.adminConfig());
+const speaker = new TypedKubeClient(cp.speakerConfig());
 
 /** Event writes the API server has answered so far (POST, PUT, PATCH on events, any group). */
 async function eventWrites(): Promise<number> {

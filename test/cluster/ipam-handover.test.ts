@@ -2,6 +2,7 @@
 // IPAM leader is killed with SIGKILL (no Lease release, no goodbye). The survivor takes over after
 // the Lease expires, rebuilds from the API and finishes: every Service gets an IP, no IP is given
 // twice, and the Eip's status.used matches the Services exactly (no leak).
+import { type TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -20,10 +21,9 @@ import {
   waitLeader,
   type SpeakerProcess,
 } from '../../scripts/kit/ipam-helpers.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 const speakers: SpeakerProcess[] = [];
 
 before(async () => {

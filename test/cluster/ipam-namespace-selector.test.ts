@@ -23,10 +23,10 @@ import {
   waitLeader,
   type SpeakerProcess,
 } from '../../scripts/kit/ipam-helpers.ts';
-import { mergePatchOptions, type KubeClient } from '../../src/kube/client.ts';
+import { mergePatchOptions, type TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 let speaker: SpeakerProcess;
 const net = `10.${randomInt(100, 250)}.${randomInt(0, 250)}`;
 const services: Array<[string, string]> = [];

@@ -1,6 +1,7 @@
 // SPEC.md §1 / §3 IPAM rules that need the API server, against one speaker CLI process
 // (`speaker --enable-layer2=false`, the speaker's ServiceAccount). Each test uses its own
 // namespace and its own address block, and deletes its Services and Eips while the speaker runs.
+import { type TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -24,10 +25,9 @@ import {
   type SpeakerProcess,
   type SvcOpts,
 } from '../../scripts/kit/ipam-helpers.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 let speaker: SpeakerProcess;
 // One /16 per run of this file, one /24 per test: no overlap with anything else in the cluster.
 const B = `10.${randomInt(100, 250)}`;
@@ -123,7 +123,7 @@ test('pool choice: the annotation names the Eip; else namespace-allowed Eips by 
   // namespaceSelector: a labelled namespace draws from the pool that selects it.
   const team = uniqueName('team');
   const ns2 = await testNamespace(cp, 'ipam-sel');
-  await c.core.patchNamespace({ name: ns2, body: { metadata: { labels: { team } } } }, (await import('../../src/kube/client.ts')).mergePatchOptions());
+  await c.core.patchNamespace({ name: ns2, body: { metadata: { labels: { team } } } }, (await import('../../scripts/kit/typed-client.ts')).mergePatchOptions());
   const sel = await w.eip({ address: `${w.net}.48/28`, namespaceSelector: { team } });
   const s = await w.svc({}, ns2);
   await waitIPs(c, ns2, s, [`${w.net}.48`]);
@@ -227,7 +227,7 @@ test('disable: true stops new allocations only', async (t) => {
   await waitIPs(c, w.ns, a, [`${w.net}.0`]);
   await c.custom.patchClusterCustomObject(
     { group: 'network.kubesphere.io', version: 'v1alpha2', plural: 'eips', name: e, body: { spec: { disable: true } } },
-    (await import('../../src/kube/client.ts')).mergePatchOptions(),
+    (await import('../../scripts/kit/typed-client.ts')).mergePatchOptions(),
   );
   await waitCondition(e, 'Disabled');
   const b = await w.svc({ annotations: named(e) });
@@ -259,7 +259,7 @@ test('type change away from LoadBalancer releases the IP (ReleaseIP, finalizer a
   await waitIPs(c, w.ns, s, [`${w.net}.0`]);
   await c.core.patchNamespacedService(
     { namespace: w.ns, name: s, body: { spec: { type: 'ClusterIP', externalTrafficPolicy: null, ports: [{ name: 'p0', port: 80, targetPort: 8080, nodePort: null }] } } },
-    (await import('../../src/kube/client.ts')).mergePatchOptions(),
+    (await import('../../scripts/kit/typed-client.ts')).mergePatchOptions(),
   );
   await waitEvent(c, w.ns, s, 'ReleaseIP');
   const got = await waitFor('finalizer removed', async () => {

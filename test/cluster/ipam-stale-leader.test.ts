@@ -7,11 +7,12 @@
 //     whatever it had in flight.
 // Both check, on every poll, that no IP shows on two Services and that no Service's IP ever
 // changes once shown; and at the end that the Eip's used map equals what the Services show.
+import { TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
-import { KubeClient } from '../../src/kube/client.ts';
+
 import { EventRecorder } from '../../src/kube/events.ts';
 import { Registry } from '../../src/observe/metrics.ts';
 import type { SpeakerContext } from '../../src/speaker/context.ts';
@@ -37,7 +38,7 @@ import {
 } from '../../scripts/kit/ipam-helpers.ts';
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 const speakers: SpeakerProcess[] = [];
 const firstSeen = new Map<string, string>();
 /** Violations seen on any poll (waitFor retries on a throw, so they are collected, not thrown). */
@@ -101,12 +102,11 @@ test('a stale leader that believes it leads, with a partial view, racing the rea
   await waitLeader(c, leader.node, 30_000, leader);
 
   // The stale writer: same ServiceAccount, a signal that never fires, a Service watch on `ns` only.
-  const client = new KubeClient(cp.speakerConfig());
+  const client = new TypedKubeClient(cp.speakerConfig());
   const partial = new Informer<V1Service>({
-    kc: client.kc,
+    client,
     name: `services/${ns}`,
     path: `/api/v1/namespaces/${ns}/services`,
-    list: () => client.core.listNamespacedService({ namespace: ns }),
   });
   class PartialInformers extends SharedInformers {
     override services(): Informer<V1Service> {

@@ -2,6 +2,7 @@
 // (`openelb-ts speaker --enable-layer2=false`, the speaker's ServiceAccount), the seed's Eip and
 // Service applied with kubectl, `kubectl get svc` / `kubectl get eip` read back. Then what the
 // user sees on restart, on deleting the Eip while in use, and on deleting the Service.
+import { type TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { controlPlane, testNamespace, type ControlPlane } from '../../scripts/kit/control-plane.ts';
@@ -18,7 +19,6 @@ import {
   waitLeader,
   type SpeakerProcess,
 } from '../../scripts/kit/ipam-helpers.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
 
 const SEED_EIP = `apiVersion: network.kubesphere.io/v1alpha2
 kind: Eip
@@ -50,7 +50,7 @@ spec:
 `;
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 let speaker: SpeakerProcess | undefined;
 let ns: string;
 

@@ -1,8 +1,9 @@
 // Leader election on a real kube-apiserver, as the speaker's ServiceAccount in the speakers'
 // namespace, with short timings (duration 1 s, renew deadline 700 ms, retry 200 ms).
+import { TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeClient } from '../../src/kube/client.ts';
+
 import { isConflict } from '../../src/kube/errors.ts';
 import { LeaseElection } from '../../src/kube/lease-election.ts';
 import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
@@ -27,7 +28,7 @@ class Witness {
   leaders = new Set<string>();
   maxConcurrent = 0;
   log: Array<{ who: string; what: 'start' | 'stop'; at: number }> = [];
-  elector(client: KubeClient, name: string, identity: string): LeaseElection {
+  elector(client: TypedKubeClient, name: string, identity: string): LeaseElection {
     return new LeaseElection({
       client,
       namespace: NS,
@@ -54,7 +55,7 @@ class Witness {
 }
 
 test('two electors on one Lease: exactly one leader; release() hands over in under 1 s', async (t) => {
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   const name = uniqueName('oelb-elect');
   const w = new Witness();
   const a = w.elector(speaker, name, 'node-a');
@@ -92,8 +93,8 @@ test('a leader that cannot renew (API unreachable) steps down by its renew deadl
   const { host, port } = serverAddress(speakerKc);
   const proxy = await TcpProxy.start(host, port);
   t.after(() => proxy.close());
-  const direct = new KubeClient(speakerKc);
-  const proxied = new KubeClient(viaProxy(speakerKc, proxy), { requestTimeoutMs: 2000 });
+  const direct = new TypedKubeClient(speakerKc);
+  const proxied = new TypedKubeClient(viaProxy(speakerKc, proxy), { requestTimeoutMs: 2000 });
   const name = uniqueName('oelb-elect');
   const w = new Witness();
   const a = w.elector(proxied, name, 'node-a');
@@ -128,7 +129,7 @@ test('a leader that cannot renew (API unreachable) steps down by its renew deadl
 });
 
 test('a stale leader PUT with an old resourceVersion gets 409 and does not change the Lease', async (t) => {
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   const name = uniqueName('oelb-elect');
   const w = new Witness();
   const a = w.elector(speaker, name, 'node-a');
@@ -151,7 +152,7 @@ test('a stale leader PUT with an old resourceVersion gets 409 and does not chang
 });
 
 test('constructor rejects invalid timings with a message naming the Lease', () => {
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   assert.throws(
     () =>
       new LeaseElection({

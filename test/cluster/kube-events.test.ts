@@ -1,14 +1,15 @@
 // The event recorder on a real kube-apiserver, as the speaker's ServiceAccount: one Event per
 // change, never one per resync (MetalLB #2387), with the fields kubectl describe shows.
+import { TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeClient } from '../../src/kube/client.ts';
+
 import { EventRecorder, targetOf } from '../../src/kube/events.ts';
 import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());
-const admin = new KubeClient(cp.adminConfig());
+const admin = new TypedKubeClient(cp.adminConfig());
 
 async function eventsFor(ns: string, name: string) {
   const list = await admin.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
@@ -17,7 +18,7 @@ async function eventsFor(ns: string, name: string) {
 
 test('the same event emitted 5 times is one Event object; a change is a new one; going back is another', async () => {
   const ns = await testNamespace(cp);
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   const svc = await admin.core.createNamespacedService({
     namespace: ns,
     body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
@@ -55,7 +56,7 @@ test('the same event emitted 5 times is one Event object; a change is a new one;
 });
 
 test('events about cluster-scoped objects (Eip) land in "default"; a failed write is retried on the next emit', async () => {
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   const rec = new EventRecorder({ client: speaker, instance: 'node-2' });
   const name = uniqueName('oelb-eip');
   const target = { kind: 'Eip', apiVersion: 'network.kubesphere.io/v1alpha2', name };

@@ -2,18 +2,19 @@
 // loopback TCP proxy so the connection can be cut and the API made unreachable. What must hold:
 // it sees creates/updates/deletes, coalesces bursts, survives cuts and outages by itself, keeps
 // its last good cache while the API is away (fail-static), and catches up afterwards.
+import { TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
-import { KubeClient } from '../../src/kube/client.ts';
-import { type Informer, eipInformer, serviceInformer } from '../../src/kube/informer.ts';
+
+import { Informer, eipInformer, serviceInformer } from '../../src/kube/informer.ts';
 import { isConflict } from '../../src/kube/errors.ts';
 import { controlPlane, testNamespace, uniqueName } from '../../scripts/kit/control-plane.ts';
 import { TcpProxy, serverAddress, viaProxy } from '../../scripts/kit/tcp-proxy.ts';
 
 const cp = await controlPlane();
 after(() => cp.stop());
-const admin = new KubeClient(cp.adminConfig());
+const admin = new TypedKubeClient(cp.adminConfig());
 const fastBackoff = { initialMs: 50, maxMs: 400, factor: 2, jitter: 0.1 };
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<number> {
@@ -32,6 +33,14 @@ function lbService(ns: string, name: string, labels: Record<string, string> = {}
   };
 }
 
+/** The speaker's ServiceAccount, reaching the API server only through a loopback TCP proxy. */
+async function speakerViaProxy(t: { after(fn: () => unknown): void }): Promise<{ proxy: TcpProxy; speaker: TypedKubeClient }> {
+  const { host, port } = serverAddress(cp.speakerConfig());
+  const proxy = await TcpProxy.start(host, port);
+  t.after(() => proxy.close());
+  return { proxy, speaker: new TypedKubeClient(viaProxy(cp.speakerConfig(), proxy)) };
+}
+
 const names = (inf: Informer<V1Service>, ns: string) =>
   inf
     .list(ns)
@@ -40,10 +49,7 @@ const names = (inf: Informer<V1Service>, ns: string) =>
 
 test('service informer (speaker SA via proxy): create/update/delete, coalesced bursts, survives cuts and outages with its cache intact', async (t) => {
   const ns = await testNamespace(cp);
-  const { host, port } = serverAddress(cp.speakerConfig());
-  const proxy = await TcpProxy.start(host, port);
-  t.after(() => proxy.close());
-  const speaker = new KubeClient(viaProxy(cp.speakerConfig(), proxy));
+  const { proxy, speaker } = await speakerViaProxy(t);
   const inf = serviceInformer(speaker, { backoff: fastBackoff, debounceMs: 100 });
   t.after(() => inf.stop());
   let changes = 0;
@@ -117,7 +123,7 @@ test('service informer (speaker SA via proxy): create/update/delete, coalesced b
 });
 
 test('eip informer and Eip status helpers: status patch (admin), stale replace gets 409 (speaker SA)', async (t) => {
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   const name = uniqueName('oelb-kube-eip');
   await admin.custom.createClusterCustomObject({
     group: 'network.kubesphere.io',
@@ -155,7 +161,7 @@ test('eip informer and Eip status helpers: status patch (admin), stale replace g
 
 test('service status helpers: merge patch (admin), conditional replace (speaker SA)', async () => {
   const ns = await testNamespace(cp);
-  const speaker = new KubeClient(cp.speakerConfig());
+  const speaker = new TypedKubeClient(cp.speakerConfig());
   await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, 's') });
   const before = await speaker.core.readNamespacedService({ namespace: ns, name: 's' });
   // The speaker only PUTs Service status (RBAC: services/status update).
@@ -173,4 +179,41 @@ test('service status helpers: merge patch (admin), conditional replace (speaker 
   });
   assert.deepEqual(m.metadata?.finalizers, ['finalizer.lb.kubesphere.io/v1alpha1']);
   await speaker.patchService(ns, 's', { metadata: { finalizers: null } });
+});
+
+test('paginated list; after an outage the watch resumes from its resourceVersion: changes missed meanwhile arrive, deletes too, without a relist', async (t) => {
+  const ns = await testNamespace(cp);
+  const { proxy, speaker } = await speakerViaProxy(t);
+  // A small page size so the relist also walks list pagination (limit/continue).
+  const inf = new Informer<V1Service>({ client: speaker, name: 'svc-410', path: `/api/v1/namespaces/${ns}/services`, backoff: fastBackoff, pageSize: 2 });
+  t.after(() => inf.stop());
+  for (const n of ['k1', 'k2', 'k3', 'gone']) await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, n) });
+  inf.start();
+  await inf.whenSynced(AbortSignal.timeout(10_000));
+  assert.deepEqual(names(inf, ns), ['gone', 'k1', 'k2', 'k3'], 'a paginated list (pages of 2) is complete');
+  const deleted: string[] = [];
+  inf.onEvent((ev, o) => ev === 'delete' && deleted.push(o.metadata?.name ?? ''));
+  assert.equal(inf.status().lists, 1);
+
+  // Cut the stream and change things meanwhile.
+  proxy.pause();
+  await waitFor(() => !inf.connected, 5000, 'disconnected');
+  const rv = inf.lastResourceVersion;
+  await admin.core.deleteNamespacedService({ namespace: ns, name: 'gone' });
+  await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, 'new') });
+  proxy.resume();
+  await waitFor(() => inf.get(`${ns}/new`) !== undefined && inf.get(`${ns}/gone`) === undefined, 10_000, 'catch-up after the outage');
+  assert.deepEqual(names(inf, ns), ['k1', 'k2', 'k3', 'new']);
+  assert.deepEqual(deleted, ['gone'], 'the object deleted while we could not watch is reported deleted');
+  assert.ok(Number(inf.lastResourceVersion) > Number(rv), 'resourceVersion moved on');
+  assert.equal(inf.status().lists, 1, 'resumed from the resourceVersion, no relist');
+});
+
+test('one keep-alive connection pool: many requests from one client reuse few TCP connections', async (t) => {
+  const ns = await testNamespace(cp);
+  const { proxy, speaker } = await speakerViaProxy(t);
+  await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, 'ka') });
+  for (let i = 0; i < 20; i++) await speaker.getService(ns, 'ka');
+  assert.ok(proxy.acceptedConnections <= 2, `20 sequential GETs opened ${proxy.acceptedConnections} connections`);
+  speaker.close();
 });

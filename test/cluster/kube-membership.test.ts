@@ -1,9 +1,10 @@
 // Membership Leases on a real kube-apiserver, as the speaker's ServiceAccount, with short
 // timings (duration 1 s, renew every 200 ms). Node names are unique per run, so Leases other
 // test files leave in openelb-system do not matter: assertions look at our nodes only.
+import { TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeClient } from '../../src/kube/client.ts';
+
 import { CANNOT_SERVE_ANNOTATION, MEMBERSHIP_SELECTOR, Membership, membershipLeaseName } from '../../src/kube/membership.ts';
 import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
 import { TcpProxy, serverAddress, viaProxy } from '../../scripts/kit/tcp-proxy.ts';
@@ -29,8 +30,8 @@ test('membership: all alive; facts reach peers; fail-static while blind; a crash
   const { host, port } = serverAddress(speakerKc);
   const proxy = await TcpProxy.start(host, port);
   t.after(() => proxy.close());
-  const direct = new KubeClient(speakerKc);
-  const proxied = new KubeClient(viaProxy(speakerKc, proxy), { requestTimeoutMs: 2000 });
+  const direct = new TypedKubeClient(speakerKc);
+  const proxied = new TypedKubeClient(viaProxy(speakerKc, proxy), { requestTimeoutMs: 2000 });
 
   const id = uniqueName('n');
   const [na, nb, nc] = [`${id}-a`, `${id}-b`, `${id}-c`] as const;
@@ -115,7 +116,7 @@ test('membership: all alive; facts reach peers; fail-static while blind; a crash
 });
 
 test('a restarted speaker on the same node picks up its own Lease at once', async (t) => {
-  const direct = new KubeClient(cp.speakerConfig());
+  const direct = new TypedKubeClient(cp.speakerConfig());
   const node = uniqueName('n');
   const first = new Membership({ client: direct, namespace: NS, nodeName: node, ...timings });
   first.start();

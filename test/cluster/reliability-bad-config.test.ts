@@ -5,6 +5,7 @@
 // naming it), the valid ones get and keep their IPs, nothing crashes, events are not repeated, and
 // the reconcile loop is not stalled: a valid Service created afterwards gets its IP promptly.
 // test/cluster/ipam-rules.test.ts checks each rule alone; this file checks them together, at once.
+import { type TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -26,11 +27,11 @@ import {
   type SpeakerProcess,
   type SvcOpts,
 } from '../../scripts/kit/ipam-helpers.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
+
 import { record, scale } from '../reliability/proc.ts';
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 let speaker: SpeakerProcess;
 const B = `10.${randomInt(100, 250)}`;
 const V6 = `fd00:${randomInt(0x100, 0xfff).toString(16)}`;

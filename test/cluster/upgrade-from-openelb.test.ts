@@ -25,11 +25,11 @@ import {
   type SpeakerProcess,
 } from '../../scripts/kit/ipam-helpers.ts';
 import { exec, tsxArgv } from '../../scripts/kit/netns.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
+import { mergePatchOptions, type TypedKubeClient } from '../../scripts/kit/typed-client.ts';
 import type { DoctorReport } from '../../src/doctor/report.ts';
 
 let cp: ControlPlane;
-let c: KubeClient;
+let c: TypedKubeClient;
 
 before(async () => {
   cp = await controlPlane();
@@ -156,7 +156,7 @@ spec:
         },
       },
     },
-    (await import('../../src/kube/client.ts')).mergePatchOptions(),
+    mergePatchOptions(),
   );
 
   // Services as upstream's controller leaves them: opt-in and Eip annotations, the Eip label,
@@ -175,7 +175,7 @@ spec:
     await c.core.createNamespacedService({ namespace: ns, body });
     await c.core.patchNamespacedServiceStatus(
       { namespace: ns, name, body: { status: { loadBalancer: { ingress: [{ ip: want[name] }] } } } },
-      (await import('../../src/kube/client.ts')).mergePatchOptions(),
+      mergePatchOptions(),
     );
   }
 

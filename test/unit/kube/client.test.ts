@@ -1,7 +1,8 @@
+import { deadlineOptions, mergePatchOptions } from '../../../scripts/kit/typed-client.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { chooseKubeconfigSource, deadlineOptions, mergePatchOptions } from '../../../src/kube/client.ts';
+import { chooseKubeconfigSource } from '../../../src/kube/client.ts';
 
 test('kubeconfig order: flag, KUBECONFIG, in-cluster, ~/.kube/config', () => {
   const all = { flag: '/f', env: '/e', inCluster: true, homeConfig: '/h' };

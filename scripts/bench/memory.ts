@@ -1,0 +1,154 @@
+// Memory of every speaker as shipped: the bundle (dist/openelb-ts.mjs, built here first) on Node,
+// or the sources on Deno, in the 3-node seed lab with the speakers' own IPAM, at 0, 300 and 1,000
+// LoadBalancer Services (one layer2 Eip). Per speaker and phase: VmRSS, and the JavaScript heap
+// in use (from the speaker's /metrics, nodejs_heap_size_used_bytes), with the IPAM leader marked;
+// then bytes per additional Service between the two loaded phases. Each phase is sampled after
+// every Service is assigned and announced and the one-time writes settled.
+//
+// Goals (issue 12): every speaker <= 80 MB RSS at 1,000 Services (stretch 64 MB); Deno <= 100 MB;
+// <= 2 KB per Service.
+//
+// Usage: npx tsx scripts/bench/memory.ts [--runtime bundle|deno|node] [--steps 0,300,1000] [--settle 15] [--json]
+// Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import type { V1Service } from '@kubernetes/client-node';
+import { retrySlowApi } from '../kit/retry.ts';
+import { LAB_LABEL, SeedLab, inBatches } from '../lab/lab.ts';
+import { REPO_ROOT } from '../kit/netns.ts';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+};
+const runtime = opt('runtime', 'bundle') as 'bundle' | 'deno' | 'node';
+const steps = opt('steps', '0,300,1000').split(',').map(Number);
+const settleS = Number(opt('settle', '15'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (s: string) => process.stderr.write(s + '\n');
+const POOL = { name: 'mem', address: '10.201.0.0/21', interface: 'eth0' };
+const MiB = 1024 * 1024;
+
+function vmRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const metric = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+
+function serviceBody(lab: SeedLab, name: string): V1Service {
+  return {
+    metadata: {
+      name,
+      namespace: lab.namespace,
+      labels: { [LAB_LABEL]: lab.id },
+      annotations: { 'lb.kubesphere.io/v1alpha1': 'openelb', 'eip.openelb.kubesphere.io/v1alpha2': POOL.name },
+    },
+    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+  };
+}
+
+interface Sample {
+  node: string;
+  leader: boolean;
+  rssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+}
+
+async function sample(lab: SeedLab): Promise<Sample[]> {
+  const holder = await lab.admin.coordination
+    .readNamespacedLease({ namespace: lab.speakerNamespace, name: 'openelb-ipam' })
+    .then((l) => l.spec?.holderIdentity ?? '')
+    .catch(() => '');
+  return Promise.all(
+    lab.nodes.map(async (n) => {
+      const text = await n.http('/metrics').catch(() => '');
+      return {
+        node: n.name,
+        leader: n.name === holder,
+        rssMiB: +vmRssMiB(n.speaker!.pid!).toFixed(1),
+        heapUsedMiB: +(metric(text, 'nodejs_heap_size_used_bytes') / MiB).toFixed(1),
+        heapTotalMiB: +(metric(text, 'nodejs_heap_size_total_bytes') / MiB).toFixed(1),
+        externalMiB: +(metric(text, 'nodejs_external_memory_bytes') / MiB).toFixed(1),
+      };
+    }),
+  );
+}
+
+async function ownedTotal(lab: SeedLab): Promise<number> {
+  let owned = 0;
+  for (const n of lab.nodes) {
+    const text = await n.http('/metrics').catch(() => '');
+    owned += Number(/openelb_layer2_ips\{owner="self"\} (\d+)/.exec(text)?.[1] ?? 0);
+  }
+  return owned;
+}
+
+async function main(): Promise<void> {
+  if (runtime === 'bundle') {
+    say('building dist/ (npm run build)');
+    const b = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (b.status !== 0) throw new Error('build failed');
+  }
+  const lab = await SeedLab.create({ log: say, runtime, ipam: true });
+  const report: Record<string, unknown> = { runtime, steps, settleS, node: process.version };
+  const phases: Array<{ services: number; assignS: number; speakers: Sample[] }> = [];
+  try {
+    await lab.createEip(POOL);
+    await lab.startSpeakers();
+    let have = 0;
+    for (const n of steps) {
+      const t0 = Date.now();
+      if (n > have) {
+        say(`creating Services ${have}..${n - 1}`);
+        await inBatches(Array.from({ length: n - have }, (_, i) => have + i), 16, async (i) => {
+          await retrySlowApi(() => lab.admin.core.createNamespacedService({ namespace: lab.namespace, body: serviceBody(lab, `m-${i}`) })).catch((err) => {
+            if ((err as { code?: number }).code !== 409) throw err;
+          });
+        });
+        have = n;
+      }
+      for (let i = 0; n > 0; i++) {
+        const list = await retrySlowApi(() => lab.admin.core.listNamespacedService({ namespace: lab.namespace }));
+        const assigned = list.items.filter((s) => s.status?.loadBalancer?.ingress?.[0]?.ip).length;
+        const owned = await ownedTotal(lab);
+        if (assigned >= n && owned >= n) break;
+        if (i % 10 === 0) say(`  assigned ${assigned}/${n}, owned ${owned}/${n}`);
+        if (i > 1800) throw new Error(`only ${assigned}/${n} assigned, ${owned} owned after 30 min`);
+        await sleep(1000);
+      }
+      const assignS = +((Date.now() - t0) / 1000).toFixed(1);
+      await sleep(settleS * 1000);
+      const gone = lab.nodes.filter((x) => !x.speaker || x.speaker.result);
+      if (gone.length) throw new Error(`speaker(s) exited: ${gone.map((x) => x.name).join(', ')}`);
+      const speakers = await sample(lab);
+      phases.push({ services: n, assignS, speakers });
+      say(`${n} Services (assigned and owned after ${assignS} s):`);
+      for (const s of speakers) {
+        say(`  ${s.node}${s.leader ? ' (IPAM leader)' : ''}: RSS ${s.rssMiB} MiB, heap used ${s.heapUsedMiB} MiB (total ${s.heapTotalMiB}), external ${s.externalMiB} MiB`);
+      }
+    }
+    report.phases = phases;
+    if (phases.length >= 2) {
+      const a = phases.at(-2)!;
+      const b = phases.at(-1)!;
+      const dn = b.services - a.services;
+      const per = b.speakers.map((s, i) => ({
+        node: s.node,
+        rssBytesPerService: Math.round(((s.rssMiB - a.speakers[i]!.rssMiB) * MiB) / dn),
+        heapBytesPerService: Math.round(((s.heapUsedMiB - a.speakers[i]!.heapUsedMiB) * MiB) / dn),
+      }));
+      report.perService = per;
+      for (const p of per) say(`  ${p.node}: ${p.rssBytesPerService} B RSS, ${p.heapBytesPerService} B heap per Service (${a.services} -> ${b.services})`);
+    }
+  } finally {
+    await lab.teardown();
+  }
+  process.stdout.write(JSON.stringify(report) + '\n');
+}
+
+await main();

@@ -1,0 +1,72 @@
+// What the informer caches keep of each object: the fields the speaker reads, nothing else. The
+// caches are most of a speaker's heap at scale (one Service and one EndpointSlice per Service),
+// and managedFields alone is often half of an object's JSON. Pure; test/unit/kube/slim.test.ts
+// shows the cost per object before and after.
+//
+// Objects the speaker writes back from its cache (Services' and Eips' status PUTs, Lease PUTs)
+// keep everything but managedFields: a PUT without managedFields leaves the server's record of
+// them unchanged, while a PUT without, say, an annotation or a status condition would remove it.
+// Objects the speaker only reads (Nodes, Namespaces, EndpointSlices) keep only what is read:
+//   Node           labels (exclude label), annotations (NIC choice), conditions' type and status
+//   Namespace      labels (Eip namespaceSelector)
+//   EndpointSlice  the service-name label, and the nodes of its endpoints that are not unready
+import type { KubernetesObject, V1Endpoint, V1EndpointSlice, V1Namespace, V1Node, V1ObjectMeta } from '@kubernetes/client-node';
+
+/** metadata without managedFields (and without undefined keys). */
+function metaWithoutManagedFields(m: V1ObjectMeta | undefined): V1ObjectMeta | undefined {
+  if (!m) return m;
+  const { managedFields: _drop, ...rest } = m;
+  return rest;
+}
+
+/** Identity fields every cached object keeps. */
+function identity(m: V1ObjectMeta | undefined): V1ObjectMeta {
+  const out: V1ObjectMeta = {};
+  if (m?.name !== undefined) out.name = m.name;
+  if (m?.namespace !== undefined) out.namespace = m.namespace;
+  if (m?.uid !== undefined) out.uid = m.uid;
+  if (m?.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
+  return out;
+}
+
+/** The whole object but managedFields: for objects written back (Service, Eip, Lease). */
+export function withoutManagedFields<T extends KubernetesObject>(o: T): T {
+  if (!o.metadata?.managedFields) return o;
+  return { ...o, metadata: metaWithoutManagedFields(o.metadata) };
+}
+
+export function slimNode(n: V1Node): V1Node {
+  const metadata = identity(n.metadata);
+  if (n.metadata?.labels) metadata.labels = n.metadata.labels;
+  if (n.metadata?.annotations) metadata.annotations = n.metadata.annotations;
+  const out: V1Node = { metadata };
+  const conditions = n.status?.conditions?.map((c) => ({ type: c.type, status: c.status }));
+  if (conditions) out.status = { conditions };
+  return out;
+}
+
+export function slimNamespace(ns: V1Namespace): V1Namespace {
+  const metadata = identity(ns.metadata);
+  if (ns.metadata?.labels) metadata.labels = ns.metadata.labels;
+  return { metadata };
+}
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+// Required by the type, never read: one shared empty list instead of one per endpoint.
+const NO_ADDRESSES: string[] = [];
+
+export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
+  const metadata: V1ObjectMeta = {};
+  if (s.metadata?.name !== undefined) metadata.name = s.metadata.name;
+  if (s.metadata?.namespace !== undefined) metadata.namespace = s.metadata.namespace;
+  if (s.metadata?.resourceVersion !== undefined) metadata.resourceVersion = s.metadata.resourceVersion;
+  const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+  if (svc !== undefined) metadata.labels = { [SERVICE_NAME_LABEL]: svc };
+  // Only endpoints that count (on a node, not known unready) are kept, so `ready` need not be.
+  const endpoints: V1Endpoint[] = [];
+  for (const e of s.endpoints ?? []) {
+    if (e.nodeName !== undefined && e.conditions?.ready !== false) endpoints.push({ addresses: NO_ADDRESSES, nodeName: e.nodeName });
+  }
+  return { metadata, addressType: s.addressType, endpoints };
+}
