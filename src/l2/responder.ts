@@ -151,6 +151,12 @@ export class Responder {
   /** Opens the socket of this family if it is not open. Throws PacketSocketError (one-line message). */
   open(family: Family): void {
     if (this.has(family)) return;
+    const sock = this.#openSocket(family);
+    if (family === 4) this.#arp = sock;
+    else this.#ndp = sock;
+  }
+
+  #openSocket(family: Family): PacketSocket {
     const sock = PacketSocket.open({
       ifname: this.nic,
       ethertype: family === 4 ? ETHERTYPE_ARP : ETHERTYPE_IPV6,
@@ -160,9 +166,8 @@ export class Responder {
       receiveBufferBytes: RECEIVE_BUFFER_BYTES,
       ...(this.opts.watchMode ? { watchMode: this.opts.watchMode } : {}),
     });
-    if (family === 4) this.#arp = sock;
-    else this.#ndp = sock;
     sock.onFrame((f) => this.#onFrame(sock, f));
+    return sock;
   }
 
   /** Closes the socket of this family (leaving its groups). */
@@ -181,14 +186,30 @@ export class Responder {
    * Closes and opens again every socket that is open, rejoining the solicited-node groups; the
    * answered set and counters stay. For a NIC that came back from down, or a socket that keeps
    * reporting errors. Throws PacketSocketError (one-line message) if a socket cannot be opened; the
-   * families opened before the failure stay open.
+   * old socket of that family then stays in use.
    */
   reopen(): void {
-    const families = ([4, 6] as const).filter((f) => this.has(f));
-    const groups = [...this.#groups.keys()];
-    this.close();
-    for (const f of families) this.open(f);
-    for (const ip of groups) this.join(ip);
+    // Make before break: the new socket is open (and in every solicited-node group) before the old
+    // one closes, so a request that arrives during the swap is queued on one of them, not lost.
+    // A frame that reaches both in that instant may be answered twice; an extra identical reply
+    // is harmless, a missing one is what this is here to fix.
+    for (const family of [4, 6] as const) {
+      const old = family === 4 ? this.#arp : this.#ndp;
+      if (!old) continue;
+      const fresh = this.#openSocket(family);
+      if (family === 6) {
+        try {
+          for (const group of this.#groups.values()) fresh.addMembership(group);
+        } catch (err) {
+          fresh.close();
+          throw err;
+        }
+        this.#ndp = fresh;
+      } else {
+        this.#arp = fresh;
+      }
+      old.close();
+    }
   }
 
   /** Joins the solicited-node group of an IPv6 address (idempotent per address). Needs the NDP socket. */

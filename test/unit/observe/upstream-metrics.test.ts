@@ -43,6 +43,6 @@ test("upstream's layer 2 and Eip metric names render from our series", () => {
 });
 
 test('every alias points at a metric this code base registers', () => {
-  const src = ['src/speaker/ipam-controller.ts', 'src/l2/announcer.ts'].map((f) => readFileSync(f, 'utf8')).join('\n');
+  const src = ['src/speaker/ipam-controller.ts', 'src/l2/l2-metrics.ts'].map((f) => readFileSync(f, 'utf8')).join('\n');
   for (const a of UPSTREAM_METRIC_ALIASES) assert.ok(src.includes(`'${a.ours}'`), `${a.upstream} -> ${a.ours} is registered somewhere`);
 });
