@@ -101,9 +101,20 @@ export class ImageRuntime {
     if (wanted !== image.ref) {
       throw new Error(`${manifest}: DaemonSet ${pod.daemonSet} runs image ${pod.container.image} (${wanted}), but npm run image builds ${image.ref}: make them agree (package.json version)`);
     }
+    // The kubelet probes the health port; the lab reads /readyz and /metrics on the metrics port
+    // (the metrics server answers /readyz too). Both come from the DaemonSet's env: check that the
+    // probe and the env agree, and that the metrics port is the one the lab scrapes.
+    const envPort = (name: string): number | undefined => {
+      const v = pod.container.env?.find((e) => e.name === name)?.value;
+      const m = v ? /:(\d+)$/.exec(v) : null;
+      return m ? Number(m[1]) : undefined;
+    };
     const probePort = containerPort(pod.container, pod.container.readinessProbe?.httpGet?.port as string | number | undefined);
-    if (probePort !== opts.metricsPort) {
-      throw new Error(`${manifest}: the readiness probe's port is ${probePort}, the lab probes ${opts.metricsPort} (scripts/lab/lab.ts METRICS_PORT)`);
+    if (probePort !== envPort('OPENELB_HEALTH_ADDR')) {
+      throw new Error(`${manifest}: the readiness probe's port is ${probePort}, but OPENELB_HEALTH_ADDR listens on ${envPort('OPENELB_HEALTH_ADDR')}: make them agree`);
+    }
+    if (envPort('OPENELB_METRICS_ADDR') !== opts.metricsPort) {
+      throw new Error(`${manifest}: OPENELB_METRICS_ADDR listens on ${envPort('OPENELB_METRICS_ADDR')}, the lab scrapes ${opts.metricsPort} (scripts/lab/lab.ts METRICS_PORT)`);
     }
     await removeOrphans();
     return new ImageRuntime(pod, image, opts);
