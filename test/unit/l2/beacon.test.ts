@@ -198,7 +198,7 @@ test('fuzz: mutated and random payloads never throw, reject only with documented
       f = seeds[pick(seeds.length)]!.slice();
       for (let o = 1 + pick(3); o > 0; o--) {
         const op = rnd();
-        if (op < 0.5 && f.length) f[pick(f.length)] ^= 1 << pick(8);
+        if (op < 0.5 && f.length) { const j = pick(f.length); f[j] = f[j]! ^ (1 << pick(8)); }
         else if (op < 0.7 && f.length) f[pick(f.length)] = [0, 1, 2, 0xff, 0x2d, 0x41][pick(6)]!;
         else if (op < 0.85) f = f.slice(0, pick(f.length + 1));
         else {
