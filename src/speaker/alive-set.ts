@@ -173,7 +173,11 @@ export function prune(view: BeaconView, now: number, keepMs: number): BeaconView
   return changed ? { ...view, peers } : view;
 }
 
-export type NicMode = 'beacons' | 'lease-only';
+/**
+ * 'warming-up': we have listened on the NIC for less than a deadline, so a live peer may simply not
+ * have been heard yet; the roster decides meanwhile (a peer is kept alive, never wrongly dropped).
+ */
+export type NicMode = 'beacons' | 'lease-only' | 'warming-up';
 
 export interface JudgeInput {
   self: string;
@@ -181,6 +185,8 @@ export interface JudgeInput {
   roster: ReadonlySet<string>;
   /** Pool (Eip) name -> the NIC this node would announce it on. Pools we cannot serve are absent. */
   poolNics: ReadonlyMap<string, string>;
+  /** When we started listening on each NIC (absent: since forever). */
+  listeningSince?: ReadonlyMap<string, number>;
   now: number;
   timings: LivenessTimings;
 }
@@ -205,6 +211,12 @@ export function judgeAlive(view: BeaconView, input: JudgeInput): Judgement {
     if (t > now && (next === undefined || t < next)) next = t;
   };
   for (const nic of new Set(poolNics.values())) {
+    const since = input.listeningSince?.get(nic);
+    if (since !== undefined && now - since < timings.deadlineMs) {
+      nicMode.set(nic, 'warming-up');
+      soonest(since + timings.deadlineMs);
+      continue;
+    }
     const heard = view.nicHeardAt.get(nic);
     const on = heard !== undefined && now - heard < timings.fallbackAfterMs;
     nicMode.set(nic, on ? 'beacons' : 'lease-only');
@@ -214,7 +226,7 @@ export function judgeAlive(view: BeaconView, input: JudgeInput): Judgement {
   for (const [pool, nic] of poolNics) {
     const set = new Set<string>();
     for (const node of roster) {
-      if (node === self || nicMode.get(nic) === 'lease-only') {
+      if (node === self || nicMode.get(nic) !== 'beacons') {
         set.add(node);
         continue;
       }

@@ -253,6 +253,21 @@ test('a released roster entry is dead even while it beacons; a leaving beacon is
   assert.deepEqual(t.alive(), ['a', 'c']);
 });
 
+test('warming up: until we have listened for a deadline, the roster decides (a peer not heard yet is not dropped)', () => {
+  const t = lab();
+  t.advance(100);
+  t.hear(t.beacon('b')); // b heard first, c not yet
+  const j = (since: number) =>
+    judgeAlive(t.view, { self: SELF, roster: t.roster, poolNics: t.poolNics, listeningSince: new Map([['eth0', since], ['eth1', since]]), now: t.now, timings: T });
+  assert.equal(j(50).nicMode.get('eth0'), 'warming-up');
+  assert.deepEqual([...j(50).alive.get('p1')!].sort(), ['a', 'b', 'c']);
+  assert.equal(j(50).nextChangeAt, 550);
+  t.advance(450);
+  t.hear(t.beacon('b'));
+  assert.equal(j(50).nicMode.get('eth0'), 'beacons');
+  assert.deepEqual([...j(50).alive.get('p1')!].sort(), ['a', 'b'], 'c still unheard after a whole deadline of listening');
+});
+
 test('our own beacons (two of our NICs on one segment) are ignored', () => {
   const t = lab();
   assert.equal(t.hear(t.beacon('a')), 'self');
