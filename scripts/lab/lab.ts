@@ -396,7 +396,7 @@ export class SeedLab {
     }
   }
 
-  /** Leases in the lab's speaker namespace: the same Role the DaemonSet's namespace has. */
+  /** Leases and the beacon key in the lab's speaker namespace: the same Role the DaemonSet's namespace has. */
   private async applySpeakerRbac(): Promise<void> {
     const manifest = `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -405,6 +405,13 @@ rules:
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
   verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [openelb-beacon-key]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding

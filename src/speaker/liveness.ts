@@ -38,6 +38,25 @@ export const LIVENESS_METRICS = {
   heardNotInRoster: 'openelb_liveness_heard_without_lease',
 } as const;
 
+/** On a speaker's membership Lease: NICs where no peer beacon was heard for a whole fallback window. */
+export const LEASE_ONLY_ANNOTATION = 'openelb.kubesphere.io/lease-only-nics';
+/** On a speaker's membership Lease: `nic=mac` pairs, so a claim on the wire can be traced to a speaker. */
+export const MACS_ANNOTATION = 'openelb.kubesphere.io/macs';
+
+/** `eth0=52:54:00:00:00:01,eth1=...`, sorted by NIC. Pure. */
+export function formatMacs(macs: ReadonlyMap<string, string>): string {
+  return [...macs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([n, m]) => `${n}=${m}`).join(',');
+}
+
+export function parseMacs(v: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of v.split(',')) {
+    const i = part.indexOf('=');
+    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim().toLowerCase());
+  }
+  return out;
+}
+
 export interface KeyProvider {
   keys(): { signing: BeaconKey; accepted: BeaconKey[] } | undefined;
   onChange(cb: () => void): () => void;
