@@ -258,6 +258,15 @@ export class LabNode {
   /** Sets the node's bridge link down/up (a node falling off the network). */
   async link(up: boolean): Promise<void> {
     await this.netns.ip('link', 'set', 'eth0', up ? 'up' : 'down');
+    this.linkUp = up;
+  }
+
+  /** False while link(false) holds the node's NIC down. */
+  linkUp = true;
+
+  /** The speaker runs and its NIC is up: its peers hear its beacons (what liveness judges by). */
+  get reachable(): boolean {
+    return this.speaker !== undefined && !this.speaker.result && this.linkUp;
   }
 }
 
@@ -751,6 +760,9 @@ subjects:
         const dur = (l.spec?.leaseDurationSeconds ?? 1) * 1000;
         return ref - renewOf(l) < dur + 1500; // + the 1 s resolution of managedFields times
       })
+      // Beacons: a lab node whose speaker is not running or whose NIC is down is not heard, so it
+      // is dead for its pools long before its Lease expires.
+      .filter((l: V1Lease) => this.nodes.find((n) => n.name === l.spec!.holderIdentity)?.reachable ?? true)
       .map((l: V1Lease) => ({ node: l.spec!.holderIdentity!, cannotServe: parseNameList(l.metadata?.annotations?.[CANNOT_SERVE_ANNOTATION]) }));
     const claims = buildClaims(
       servicesWithIps(svcs.items.filter((s) => s.metadata?.namespace === this.namespace)),
