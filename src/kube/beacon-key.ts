@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { type BeaconKey, beaconKey } from '../l2/beacon-auth.ts';
 import { log } from '../log.ts';
-import { type KubeClient, FIELD_MANAGER, deadlineOptions } from './client.ts';
+import type { KubeClient } from './client.ts';
 import { describeError, isAlreadyExists, isNotFound, statusCodeOf } from './errors.ts';
 
 export const DEFAULT_BEACON_KEY_SECRET = 'openelb-beacon-key';
@@ -122,12 +122,13 @@ export class BeaconKeySource {
   }
 
   private async load(): Promise<void> {
-    const api = this.o.client.core;
+    const client = this.o.client;
     const ns = this.o.namespace;
     const name = this.secretName;
+    const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets`;
     let secret: V1Secret;
     try {
-      secret = await api.readNamespacedSecret({ namespace: ns, name }, deadlineOptions(5000));
+      secret = await client.get<V1Secret>(`${path}/${encodeURIComponent(name)}`, { timeoutMs: 5000 });
     } catch (err) {
       if (!isNotFound(err)) {
         const code = statusCodeOf(err);
@@ -136,17 +137,16 @@ export class BeaconKeySource {
       }
       if (this.o.createIfMissing === false) return this.problemIs(`Secret ${this.where()} does not exist: create it with \`kubectl -n ${ns} create secret generic ${name} --from-file=${KEY_CURRENT}=<(head -c 32 /dev/urandom)\``);
       try {
-        secret = await api.createNamespacedSecret(
+        secret = await client.create<V1Secret>(
+          path,
           {
-            namespace: ns,
-            body: {
-              metadata: { name, labels: { 'app.kubernetes.io/name': 'openelb-ts' } },
-              type: 'Opaque',
-              data: { [KEY_CURRENT]: Buffer.from(randomBytes(32)).toString('base64') },
-            },
-            fieldManager: FIELD_MANAGER,
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name, labels: { 'app.kubernetes.io/name': 'openelb-ts' } },
+            type: 'Opaque',
+            data: { [KEY_CURRENT]: Buffer.from(randomBytes(32)).toString('base64') },
           },
-          deadlineOptions(5000),
+          { timeoutMs: 5000 },
         );
         log.info('beacon key: created Secret with a random key', { secret: this.where() });
       } catch (e) {
