@@ -114,6 +114,19 @@ export interface SeedLabOptions {
   log?: (line: string) => void;
   /** Node names (default the seed's). Must be unique in the control plane while the lab runs. */
   nodeNames?: string[];
+  /** More nodes than the seed's three (benchmarks at scale): node-4, node-5, ... on the same bridge. */
+  nodeCount?: number;
+}
+
+/** The seed's nodes, then generated ones up to `count` (192.168.0.20+, 52:54:22:00:00:xx). */
+export function labHostSpecs(count: number = SEED.nodes.length): HostSpec[] {
+  if (!Number.isInteger(count) || count < 1 || count > 60) throw new Error(`lab: nodeCount ${count} must be 1..60`);
+  const out: HostSpec[] = SEED.nodes.slice(0, count).map((n) => ({ ...n }));
+  for (let i = out.length; i < count; i++) {
+    const host = 20 + i;
+    out.push({ name: `node-${i + 1}`, ip4: `192.168.0.${host}`, ip6: `fd00:168::${host.toString(16)}`, mac: `52:54:22:00:00:${i.toString(16).padStart(2, '0')}` });
+  }
+  return out;
 }
 
 export interface PodSpec {
@@ -359,15 +372,16 @@ export class SeedLab {
       });
     }
 
-    this.log(`lab ${this.id}: network (bridge, client, ${SEED.nodes.length} nodes)`);
+    const hosts = labHostSpecs(this.opts.nodeCount);
+    this.log(`lab ${this.id}: network (bridge, client, ${hosts.length} nodes)`);
     this.bridge = await this.net.bridge('sw');
     this.client = await this.net.namespace('client');
     const c = SEED.client;
     await this.net.attach(this.bridge, this.client, 'eth0', { addr: [`${c.ip4}/${SEED.prefix4}`, `${c.ip6}/${SEED.prefix6}`], mac: c.mac });
 
-    const names = this.opts.nodeNames ?? SEED.nodes.map((n) => n.name);
-    for (let i = 0; i < SEED.nodes.length; i++) {
-      const spec = { ...SEED.nodes[i]!, name: names[i] ?? SEED.nodes[i]!.name };
+    const names = this.opts.nodeNames ?? hosts.map((n) => n.name);
+    for (let i = 0; i < hosts.length; i++) {
+      const spec = { ...hosts[i]!, name: names[i] ?? hosts[i]!.name };
       const ns = await this.net.namespace(`n${i + 1}`);
       await this.net.attach(this.bridge, ns, 'eth0', { addr: [`${spec.ip4}/${SEED.prefix4}`, `${spec.ip6}/${SEED.prefix6}`], mac: spec.mac });
       // strictARP: the kernel answers ARP only for addresses on the asking NIC, and never uses a VIP as
@@ -443,7 +457,7 @@ subjects:
     const nodes = await this.admin.core.listNode(sel);
     for (const n of nodes.items) await this.admin.core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
     // Same node names without our label (e.g. created by hand): replace them too.
-    for (const name of this.opts.nodeNames ?? SEED.nodes.map((n) => n.name)) {
+    for (const name of this.opts.nodeNames ?? labHostSpecs(this.opts.nodeCount).map((n) => n.name)) {
       await this.admin.core.deleteNode({ name }).catch(() => undefined);
     }
   }
