@@ -13,6 +13,7 @@
 //      `previous` and `next` to `current` (now signed with, the old one still accepted);
 //   3. after another period, delete `previous`.
 // Receivers accept any of current/next/previous, so beacons keep verifying at every step.
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { type BeaconKey, beaconKey } from '../l2/beacon-auth.ts';

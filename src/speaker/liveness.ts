@@ -84,6 +84,11 @@ export interface LivenessOptions {
   wallNow?: () => number;
 }
 
+function randomU32(): number {
+  const r = randomBytes(4);
+  return ((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0;
+}
+
 export interface LivenessInputs {
   /** Nodes with a live membership Lease. */
   roster: ReadonlySet<string>;
@@ -100,7 +105,7 @@ export class Liveness {
   private haveInputs = false;
   private judged: Judgement | undefined;
   private signature = '';
-  private readonly incarnation = { startedAtMs: Date.now(), nonce: randomBytes(4).readUInt32BE(0) };
+  private readonly incarnation = { startedAtMs: Date.now(), nonce: randomU32() };
   private seq = 0;
   private readonly ports: BeaconPorts;
   private sendTimer: NodeJS.Timeout | undefined;
