@@ -214,6 +214,13 @@ test('asymmetric loss (one node\'s beacons dropped one way): never two answers b
       assert.equal(new Set(settled).size, 1, `${s.ip} changed hands after settling: ${JSON.stringify(h)}`);
       assert.notEqual(settled[0], 'none', `${s.ip}: nobody answers`);
     }
+    // The disagreement did happen and was settled on the wire: the others took the mute node's
+    // VIPs (it is dead to them) and yielded them back; it kept them.
+    const yielded = await Promise.all(lab.nodes.filter((n) => n !== mute).map((n) => metric(n, /^openelb_layer2_wire_resolutions_total\{action="yielded"\}/)));
+    const kept = await metric(mute, /^openelb_layer2_wire_resolutions_total\{action="kept"\}/);
+    t.diagnostic(`wire resolutions: kept by ${mute.name} ${kept}, yielded by the others ${yielded.join('/')}`);
+    assert.ok(yielded.reduce((a, b) => a + b, 0) >= 1, `someone yielded to ${mute.name}\n${lab.logs(30)}`);
+    assert.ok(kept >= 1, `${mute.name} kept its VIPs against a claim`);
     const doubles = [...history.values()].flat().filter((x) => x.who.includes('+'));
     t.diagnostic(`asymmetric loss: ${doubles.length} sample(s) with two answers, last at ${Math.round(Math.max(0, ...doubles.map((d) => d.at)))} ms`);
     const rules = await lab.bridge.run(['nft', 'list', 'table', 'bridge', 'lvloss']);
