@@ -1,9 +1,10 @@
 // What liveness costs at scale, on a lab of N speakers (default 10) in network namespaces on one
 // bridge, against the real kube-apiserver, with S Services (default 30) assigned by the speakers'
-// own IPAM. Two phases in the same run, the same speakers restarted in between:
-//   beacons on  (the defaults: beacons every 100 ms, membership Lease every 10 s, IPAM every 4 s);
-//   beacons off (--enable-beacons=false: Lease-only liveness with the same Lease cadence), the
-//               baseline for the beacons' CPU.
+// own IPAM. Three phases in the same run, the same speakers restarted in between:
+//   on     the defaults: beacons every 100 ms, membership Lease every 10 s, IPAM every 4 s;
+//   off    --enable-beacons=false with the same Lease cadence: the baseline for the beacons' CPU;
+//   before the timings before beacons existed (membership 500 ms/1.5 s, IPAM 500 ms/3 s/4 s, no
+//          beacons): the baseline for API writes.
 // Per phase, over a steady-state window: API writes per second by resource (the API server's own
 // apiserver_request_total) and per node, speaker CPU (% of one core, utime+stime from /proc) and,
 // with beacons, bytes/s of beacons each node sends (openelb_beacons_sent_bytes_total).
@@ -78,18 +79,28 @@ async function main(): Promise<void> {
     await lab.createEip();
     await lab.startSpeakers();
     for (let i = 0; i < services; i++) await lab.createService({ name: `lvb-${i}`, pods: 2 });
-    say(`${services} Services assigned; measuring with beacons for ${windowS} s`);
-    report.on = await measure(lab, true);
-    say(JSON.stringify(report.on));
-    say('restarting the speakers with --enable-beacons=false');
-    for (const n of lab.nodes) await n.stopSpeaker();
-    lab.opts.speakerArgs = [...(lab.opts.speakerArgs ?? []), '--enable-beacons=false'];
-    await lab.startSpeakers();
-    report.off = await measure(lab, false);
-    say(JSON.stringify(report.off));
-    const on = report.on as { speakerCpuPct: { median: number } };
-    const off = report.off as { speakerCpuPct: { median: number } };
+    const phases: Array<[string, string[]]> = [
+      ['on', []],
+      ['off', ['--enable-beacons=false']],
+      ['before', ['--enable-beacons=false', '--member-lease-duration-ms', '1500', '--member-retry-period-ms', '500', '--ipam-lease-duration-ms', '4000', '--ipam-renew-deadline-ms', '3000', '--ipam-retry-period-ms', '500']],
+    ];
+    for (const [name, args] of phases) {
+      if (name !== 'on') {
+        say(`restarting the speakers with ${args.join(' ')}`);
+        for (const n of lab.nodes) await n.stopSpeaker();
+        lab.opts.speakerArgs = args;
+        await lab.startSpeakers();
+      }
+      say(`phase ${name}: measuring for ${windowS} s`);
+      report[name] = await measure(lab, name === 'on');
+      say(JSON.stringify(report[name]));
+    }
+    type Phase = { speakerCpuPct: { median: number }; leaseWritesPerS: number };
+    const on = report.on as Phase;
+    const off = report.off as Phase;
+    const before = report.before as Phase;
     report.beaconCpuPctPerSpeaker = +(on.speakerCpuPct.median - off.speakerCpuPct.median).toFixed(2);
+    report.leaseWritesRatioBeforeOverOn = +(before.leaseWritesPerS / on.leaseWritesPerS).toFixed(1);
   } finally {
     await lab.teardown();
   }
