@@ -814,6 +814,19 @@ subjects:
     return this.client.neighbour(ip, 'eth0');
   }
 
+  /**
+   * Polls the client's neighbour entry (without making the client resolve) until it leaves
+   * `fromMac`: the moment a gratuitous ARP/NA from the new owner reached the client. `ms` is from t0.
+   */
+  async neighbourFlip(ip: string, fromMac: string, t0: number, timeoutMs = 10_000, pollMs = 10): Promise<{ mac: string; ms: number }> {
+    while (performance.now() - t0 < timeoutMs) {
+      const n = await this.neighbour(ip);
+      if (n?.mac && n.mac !== fromMac) return { mac: n.mac, ms: performance.now() - t0 };
+      await sleep(pollMs);
+    }
+    throw new Error(`client's neighbour entry for ${ip} still ${fromMac} after ${timeoutMs} ms\n${this.logs(30)}`);
+  }
+
   /** Makes the client resolve ip (ping once) and returns the neighbour entry's MAC. */
   async resolveFromClient(ip: string): Promise<string | null> {
     await this.client.exec(['ping', '-c', '1', '-W', '1', ip], { timeoutMs: 4000 });

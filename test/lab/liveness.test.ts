@@ -44,15 +44,6 @@ async function owner(ip: string, notNode?: string, timeoutMs = 20_000): Promise<
   throw new Error(`${ip}: no settled owner (${last})\n${lab.logs(30)}`);
 }
 
-/** Polls the client's neighbour entry (without making the client resolve) until it leaves `mac`. */
-async function flip(ip: string, fromMac: string, t0: number, timeoutMs = 10_000): Promise<{ mac: string; ms: number }> {
-  while (performance.now() - t0 < timeoutMs) {
-    const n = await lab.neighbour(ip);
-    if (n?.mac && n.mac !== fromMac) return { mac: n.mac, ms: performance.now() - t0 };
-    await sleep(5);
-  }
-  throw new Error(`client's neighbour entry for ${ip} still ${fromMac} after ${timeoutMs} ms\n${lab.logs(30)}`);
-}
 
 /** Brings a crashed node back: link up, its pod routes, speaker started and every VIP settled. */
 async function revive(node: LabNode): Promise<void> {
@@ -87,7 +78,7 @@ test('crash (link down + SIGKILL): the client entry flips to the new owner withi
   assert.equal(await lab.resolveFromClient(s.ip), old.mac);
   const t0 = performance.now();
   await crash(old);
-  const moved = await flip(s.ip, old.mac, t0);
+  const moved = await lab.neighbourFlip(s.ip, old.mac, t0, 10_000, 5);
   t.diagnostic(`crash failover ${Math.round(moved.ms)} ms`);
   const next = lab.nodeByMac(moved.mac);
   assert.ok(next && next !== old, `moved to a lab node, got ${moved.mac}`);
@@ -104,7 +95,7 @@ test('graceful stop (SIGTERM): the client entry flips within the graceful bound'
   assert.equal(await lab.resolveFromClient(s.ip), old.mac);
   const t0 = performance.now();
   const stopping = old.stopSpeaker();
-  const moved = await flip(s.ip, old.mac, t0);
+  const moved = await lab.neighbourFlip(s.ip, old.mac, t0, 10_000, 5);
   const stopped = await stopping;
   t.diagnostic(`graceful failover ${Math.round(moved.ms)} ms`);
   assert.equal(stopped.code, 0);
@@ -125,7 +116,7 @@ test('a node crashing while the API server is unreachable is failed over; nothin
     assert.equal(await lab.resolveFromClient(s.ip), victim.mac);
     const t0 = performance.now();
     await crash(victim);
-    const moved = await flip(s.ip, victim.mac, t0);
+    const moved = await lab.neighbourFlip(s.ip, victim.mac, t0, 10_000, 5);
     t.diagnostic(`crash failover during the API outage ${Math.round(moved.ms)} ms`);
     assert.ok(moved.ms < CRASH_BOUND_MS, `failover during the outage took ${Math.round(moved.ms)} ms`);
     // Every other VIP: still exactly its owner (a survivor's VIPs never move).
@@ -157,7 +148,7 @@ test('a host without the key replaying and forging a dead node\'s beacons keeps 
     intruder.write('attack\n');
     const captured = JSON.parse(await intruder.waitForLine(/"captured"/)) as { n: number };
     assert.ok(captured.n >= 5, `the intruder captured ${captured.n} beacons`);
-    const moved = await flip(s.ip, victim.mac, t0);
+    const moved = await lab.neighbourFlip(s.ip, victim.mac, t0, 10_000, 5);
     t.diagnostic(`failover under replay/forgery ${Math.round(moved.ms)} ms`);
     assert.ok(moved.ms < CRASH_BOUND_MS, `failover under attack took ${Math.round(moved.ms)} ms`);
     await sleep(1500); // the attack goes on: the failover must hold

@@ -19,6 +19,7 @@ import { beaconKey, beaconKeyId, signBeacon, verifyBeacon } from '../../../src/l
 import { decodeEthernet } from '../../../src/l2/ethernet.ts';
 import { isMulticastMac, parseMac } from '../../../src/l2/mac.ts';
 import { toHex } from './fixtures.ts';
+import { mulberry32 } from '../seeded-random.ts';
 
 const MAC = parseMac('02:00:00:00:00:0a')!;
 const KEY = beaconKey(new TextEncoder().encode('0123456789abcdef0123456789abcdef'));
@@ -163,17 +164,6 @@ test('HMAC: signed beacons verify with the key; another key, another MAC or any 
 //   (printf 02000000000a; printf <payload before the tag, hex>) | xxd -r -p |
 //     openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef
 const EXPECTED_TAG = '618afac22a31a6a5eb42f28375939a2a4b7421c52d96bb0374996f3c94253f20';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fuzz: mutated and random payloads never throw, reject only with documented reasons, and never verify', (t) => {
   const seed = process.env.BEACON_FUZZ_SEED ? Number(process.env.BEACON_FUZZ_SEED) : 0x0e1b;
