@@ -1,0 +1,119 @@
+// The Liveness shell's wiring, two speakers over an in-memory segment with a clock we move:
+// signing, verifying, hearing, the leaving beacon, a speaker with another key. The real sockets
+// and timing are the lab's job (test/lab/liveness.test.ts); here nothing waits on a timer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { beaconKey } from '../../../src/l2/beacon-auth.ts';
+import type { BeaconArrival } from '../../../src/l2/beacon-link.ts';
+import { Registry } from '../../../src/observe/metrics.ts';
+import { type BeaconPorts, type KeyProvider, LIVENESS_METRICS, Liveness } from '../../../src/speaker/liveness.ts';
+
+class Segment {
+  readonly members: Array<{ mac: Uint8Array; deliver: (a: BeaconArrival) => void }> = [];
+  ports(mac: Uint8Array): (onBeacon: (a: BeaconArrival) => void) => BeaconPorts {
+    return (onBeacon) => {
+      this.members.push({ mac, deliver: onBeacon });
+      const stats = { sent: 0, bytesSent: 0 };
+      return {
+        stats,
+        setNics: () => undefined,
+        sendAll: (frameFor) => {
+          const f = frameFor('eth0', mac);
+          if (!f) return;
+          stats.sent++;
+          stats.bytesSent += f.length;
+          for (const m of this.members) {
+            if (m.mac === mac) continue;
+            m.deliver({ nic: 'eth0', srcMac: f.subarray(6, 12), payload: f.subarray(14) });
+          }
+        },
+        close: () => undefined,
+      };
+    };
+  }
+}
+
+const keyOf = (s: string): KeyProvider => {
+  const k = beaconKey(new TextEncoder().encode(s.padEnd(32, '.')));
+  return { keys: () => ({ signing: k, accepted: [k] }), onChange: () => () => undefined };
+};
+
+function speaker(seg: Segment, node: string, mac: number, clock: { now: number }, key = keyOf('cluster key'), registry = new Registry()) {
+  return new Liveness({
+    nodeName: node,
+    intervalMs: 100,
+    deadlineMs: 500,
+    fallbackAfterMs: 40_000,
+    keys: key,
+    registry,
+    ports: seg.ports(new Uint8Array([2, 0, 0, 0, 0, mac])),
+    now: () => clock.now,
+    wallNow: () => 1_800_000_000_000 + clock.now,
+  });
+}
+
+const inputs = (roster: string[]) => ({ roster: new Set(roster), poolNics: new Map([['pool', 'eth0']]) });
+
+test('two speakers hear each other; a leaving beacon makes the peer dead at once', () => {
+  const seg = new Segment();
+  const clock = { now: 0 };
+  const a = speaker(seg, 'a', 1, clock);
+  const b = speaker(seg, 'b', 2, clock);
+  try {
+    a.setInputs(inputs(['a', 'b']));
+    clock.now = 200;
+    b.setInputs(inputs(['a', 'b'])); // b's first inputs send its first beacon, which reaches a
+    clock.now = 600; // a is past its warm-up (a deadline of listening), b heard 400 ms ago
+    a.setInputs(inputs(['a', 'b'])); // re-judges
+    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
+    assert.deepEqual(a.leaseOnlyNics(), []);
+    assert.equal(a.nodeOfMac('eth0', '02:00:00:00:00:02'), 'b');
+    b.leave();
+    a.setInputs(inputs(['a', 'b']));
+    assert.deepEqual([...a.aliveFor('pool')!], ['a'], 'b said it is leaving');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a silent peer is dead one deadline after its last beacon', () => {
+  const seg = new Segment();
+  const clock = { now: 0 };
+  const a = speaker(seg, 'a', 1, clock);
+  const b = speaker(seg, 'b', 2, clock);
+  try {
+    a.setInputs(inputs(['a', 'b']));
+    clock.now = 100;
+    b.setInputs(inputs(['a', 'b']));
+    clock.now = 599;
+    a.setInputs(inputs(['a', 'b']));
+    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
+    clock.now = 600;
+    a.setInputs(inputs(['a', 'b']));
+    assert.deepEqual([...a.aliveFor('pool')!], ['a']);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a speaker with another key is not heard (counted as unknown-key), and the NIC stays Lease-only', () => {
+  const seg = new Segment();
+  const clock = { now: 0 };
+  const reg = new Registry();
+  const a = speaker(seg, 'a', 1, clock, keyOf('cluster key'), reg);
+  const x = speaker(seg, 'x', 3, clock, keyOf('some other key'));
+  try {
+    a.setInputs(inputs(['a', 'x']));
+    x.setInputs(inputs(['a', 'x']));
+    clock.now = 600;
+    a.setInputs(inputs(['a', 'x']));
+    assert.equal(reg.counter(LIVENESS_METRICS.received, '').get({ result: 'unknown-key' }), 1);
+    assert.deepEqual(a.leaseOnlyNics(), ['eth0']);
+    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'x'], 'Lease-only: the roster decides');
+  } finally {
+    a.close();
+    x.close();
+  }
+});
