@@ -82,17 +82,29 @@ export class BeaconLinks {
     return out;
   }
 
-  /** Sends one frame on every open NIC; `frameFor` builds it from the NIC's name and MAC. */
-  sendAll(frameFor: (nic: string, mac: Uint8Array) => Uint8Array | undefined): void {
+  /**
+   * Sends one frame on every NIC; `frameFor` builds it from the NIC's name and MAC. Returns, per
+   * NIC, whether the frame left: false for a NIC that is down, gone or whose socket is not open
+   * (the kernel refuses a send on a down link at once, so this notices a link going down within
+   * one beacon interval, before any peer's deadline runs out).
+   */
+  sendAll(frameFor: (nic: string, mac: Uint8Array) => Uint8Array | undefined): Map<string, boolean> {
+    const out = new Map<string, boolean>();
     for (const p of this.#ports.values()) {
-      if (!p.sock || !p.mac) continue;
+      if (!p.sock || !p.mac || !p.up) {
+        out.set(p.name, false);
+        continue;
+      }
       const f = frameFor(p.name, p.mac);
       if (!f) continue;
-      if (p.sock.send(f)) {
+      const ok = p.sock.send(f);
+      out.set(p.name, ok);
+      if (ok) {
         this.stats.sent++;
         this.stats.bytesSent += f.length;
       } else this.stats.sendFailed++;
     }
+    return out;
   }
 
   close(): void {

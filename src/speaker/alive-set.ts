@@ -185,7 +185,7 @@ export interface JudgeInput {
   roster: ReadonlySet<string>;
   /** Pool (Eip) name -> the NIC this node would announce it on. Pools we cannot serve are absent. */
   poolNics: ReadonlyMap<string, string>;
-  /** When we started listening on each NIC (absent: since forever). */
+  /** When we started listening on each NIC (absent: since forever; Infinity: not listening now, e.g. our link is down). */
   listeningSince?: ReadonlyMap<string, number>;
   now: number;
   timings: LivenessTimings;
@@ -208,7 +208,7 @@ export function judgeAlive(view: BeaconView, input: JudgeInput): Judgement {
   const nicMode = new Map<string, NicMode>();
   let next: number | undefined;
   const soonest = (t: number) => {
-    if (t > now && (next === undefined || t < next)) next = t;
+    if (Number.isFinite(t) && t > now && (next === undefined || t < next)) next = t;
   };
   for (const nic of new Set(poolNics.values())) {
     const since = input.listeningSince?.get(nic);

@@ -65,7 +65,8 @@ export interface KeyProvider {
 /** Minimal socket side, so tests can run two Liveness instances over an in-memory segment. */
 export interface BeaconPorts {
   setNics(names: Iterable<string>): void;
-  sendAll(frameFor: (nic: string, mac: Uint8Array) => Uint8Array | undefined): void;
+  /** Per NIC: whether the frame left (false: the link is down or the socket not open). */
+  sendAll(frameFor: (nic: string, mac: Uint8Array) => Uint8Array | undefined): ReadonlyMap<string, boolean>;
   readonly stats: { sent: number; bytesSent: number };
   close(): void;
 }
@@ -102,6 +103,7 @@ export class Liveness {
   private inputs: LivenessInputs = { roster: new Set(), poolNics: new Map() };
   private poolsByNic = new Map<string, string[]>();
   private readonly listeningSince = new Map<string, number>();
+  private readonly linkDown = new Set<string>();
   private haveInputs = false;
   private judged: Judgement | undefined;
   private signature = '';
@@ -160,7 +162,12 @@ export class Liveness {
     this.poolsByNic = byNic;
     const now = this.now();
     for (const nic of byNic.keys()) if (!this.listeningSince.has(nic)) this.listeningSince.set(nic, now);
-    for (const nic of [...this.listeningSince.keys()]) if (!byNic.has(nic)) this.listeningSince.delete(nic);
+    for (const nic of [...this.listeningSince.keys()]) {
+      if (!byNic.has(nic)) {
+        this.listeningSince.delete(nic);
+        this.linkDown.delete(nic);
+      }
+    }
     if (nicsChanged) this.ports.setNics(byNic.keys());
     const first = !this.haveInputs;
     this.haveInputs = true;
@@ -238,7 +245,7 @@ export class Liveness {
       const sent0 = before.sent;
       const bytes0 = before.bytesSent;
       const wall = this.wallNow();
-      this.ports.sendAll((nic, mac) => {
+      const sent = this.ports.sendAll((nic, mac) => {
         const { pools, poolsUnlisted } = fitPools(this.o.nodeName, this.poolsByNic.get(nic) ?? []);
         this.seq = (this.seq + 1) >>> 0;
         const payload = signBeacon(
@@ -248,10 +255,32 @@ export class Liveness {
         );
         return beaconFrame(mac, payload);
       });
+      this.noteLinks(sent, now);
       this.m.sent.inc({}, this.ports.stats.sent - sent0);
       this.m.sentBytes.inc({}, this.ports.stats.bytesSent - bytes0);
     }
     this.rejudge();
+  }
+
+  /**
+   * While our own link is down we hear nobody, and that silence says nothing about the peers: the
+   * NIC is judged by the roster (as in warm-up) until it is back and has listened for a deadline.
+   * Without this a node whose link flapped would take over every IP on it when the link returned.
+   */
+  private noteLinks(sent: ReadonlyMap<string, boolean>, now: number): void {
+    for (const [nic, ok] of sent) {
+      if (!this.listeningSince.has(nic)) continue;
+      const down = this.linkDown.has(nic);
+      if (!ok && !down) {
+        this.linkDown.add(nic);
+        this.listeningSince.set(nic, Infinity);
+        log.info('liveness: cannot send beacons on NIC (link down?); peers there are judged by their Leases until it is back', { nic });
+      } else if (ok && down) {
+        this.linkDown.delete(nic);
+        this.listeningSince.set(nic, now);
+        log.info('liveness: beacons flow again on NIC; listening for a deadline before judging by them', { nic });
+      }
+    }
   }
 
   private onBeacon(a: BeaconArrival): void {

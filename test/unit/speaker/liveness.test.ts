@@ -9,6 +9,8 @@ import { Registry } from '../../../src/observe/metrics.ts';
 import { type BeaconPorts, type KeyProvider, LIVENESS_METRICS, Liveness } from '../../../src/speaker/liveness.ts';
 
 class Segment {
+  /** Speakers (by the last byte of their MAC) whose link is down: they neither send nor hear. */
+  readonly down = new Set<number>();
   readonly members: Array<{ mac: Uint8Array; deliver: (a: BeaconArrival) => void }> = [];
   ports(mac: Uint8Array): (onBeacon: (a: BeaconArrival) => void) => BeaconPorts {
     return (onBeacon) => {
@@ -18,14 +20,16 @@ class Segment {
         stats,
         setNics: () => undefined,
         sendAll: (frameFor) => {
+          if (this.down.has(mac[5]!)) return new Map([['eth0', false]]);
           const f = frameFor('eth0', mac);
-          if (!f) return;
+          if (!f) return new Map();
           stats.sent++;
           stats.bytesSent += f.length;
           for (const m of this.members) {
-            if (m.mac === mac) continue;
+            if (m.mac === mac || this.down.has(m.mac[5]!)) continue;
             m.deliver({ nic: 'eth0', srcMac: f.subarray(6, 12), payload: f.subarray(14) });
           }
+          return new Map([['eth0', true]]);
         },
         close: () => undefined,
       };
@@ -115,5 +119,41 @@ test('a speaker with another key is not heard (counted as unknown-key), and the 
   } finally {
     a.close();
     x.close();
+  }
+});
+
+test('our own link down: silence is no evidence; after it returns we listen a deadline before judging by beacons', () => {
+  const seg = new Segment();
+  const clock = { now: 0 };
+  const a = speaker(seg, 'a', 1, clock);
+  const b = speaker(seg, 'b', 2, clock);
+  try {
+    a.setInputs(inputs(['a', 'b']));
+    clock.now = 550;
+    b.setInputs(inputs(['a', 'b']));
+    a.setInputs(inputs(['a', 'b']));
+    assert.deepEqual(a.nicModes().get('eth0'), 'beacons');
+    seg.down.add(1); // a's link goes down
+    (a as unknown as { sendNow(): void }).sendNow(); // the beacon timer's send notices it
+    clock.now = 5000;
+    a.setInputs(inputs(['a', 'b']));
+    assert.equal(a.nicModes().get('eth0'), 'warming-up');
+    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b'], 'b is not declared dead because we cannot hear');
+    seg.down.delete(1);
+    // link back: the first successful send restarts the warm-up; b is heard within it
+    (a as unknown as { sendNow(): void }).sendNow();
+    clock.now = 5100;
+    b.setInputs(inputs(['a', 'b', 'c'])); // a fresh beacon from b (inputs changed: not its first, so re-send by hand)
+    (b as unknown as { sendNow(): void }).sendNow();
+    clock.now = 5499;
+    a.setInputs(inputs(['a', 'b']));
+    assert.equal(a.nicModes().get('eth0'), 'warming-up');
+    clock.now = 5500;
+    a.setInputs(inputs(['a', 'b']));
+    assert.equal(a.nicModes().get('eth0'), 'beacons');
+    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
+  } finally {
+    a.close();
+    b.close();
   }
 });
