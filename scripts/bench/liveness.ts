@@ -1,5 +1,5 @@
 // What liveness costs at scale, on a lab of N speakers (default 10) in network namespaces on one
-// bridge, against the real kube-apiserver, with S Services (default 30) assigned by the speakers'
+// bridge, against the real kube-apiserver, with S Services (default 30, at most 151) assigned by the speakers'
 // own IPAM. Three phases in the same run, the same speakers restarted in between:
 //   on     the defaults: beacons every 100 ms, membership Lease every 10 s, IPAM every 4 s;
 //   off    --enable-beacons=false with the same Lease cadence: the baseline for the beacons' CPU;
@@ -76,7 +76,8 @@ async function main(): Promise<void> {
   const lab = await SeedLab.create({ log: say, nodeCount: nodes });
   const report: Record<string, unknown> = { nodes, services, windowS };
   try {
-    await lab.createEip();
+    // The seed pool has 10 addresses; generated nodes use 192.168.0.20+.
+    await lab.createEip({ address: '192.168.0.100-192.168.0.250' });
     await lab.startSpeakers();
     for (let i = 0; i < services; i++) await lab.createService({ name: `lvb-${i}`, pods: 2 });
     const phases: Array<[string, string[]]> = [
