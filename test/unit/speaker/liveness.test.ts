@@ -58,102 +58,83 @@ function speaker(seg: Segment, node: string, mac: number, clock: { now: number }
 
 const inputs = (roster: string[]) => ({ roster: new Set(roster), poolNics: new Map([['pool', 'eth0']]) });
 
-test('two speakers hear each other; a leaving beacon makes the peer dead at once', () => {
+/** Speakers a (MAC ..:01) and b (..:02) on one segment, closed when the test ends. */
+function pair(t: { after(fn: () => void): void }, bKey?: KeyProvider, registry = new Registry()) {
   const seg = new Segment();
   const clock = { now: 0 };
-  const a = speaker(seg, 'a', 1, clock);
-  const b = speaker(seg, 'b', 2, clock);
-  try {
-    a.setInputs(inputs(['a', 'b']));
-    clock.now = 200;
-    b.setInputs(inputs(['a', 'b'])); // b's first inputs send its first beacon, which reaches a
-    clock.now = 600; // a is past its warm-up (a deadline of listening), b heard 400 ms ago
-    a.setInputs(inputs(['a', 'b'])); // re-judges
-    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
-    assert.deepEqual(a.leaseOnlyNics(), []);
-    assert.equal(a.nodeOfMac('eth0', '02:00:00:00:00:02'), 'b');
-    b.leave();
-    a.setInputs(inputs(['a', 'b']));
-    assert.deepEqual([...a.aliveFor('pool')!], ['a'], 'b said it is leaving');
-  } finally {
+  const a = speaker(seg, 'a', 1, clock, keyOf('cluster key'), registry);
+  const b = speaker(seg, 'b', 2, clock, bKey);
+  t.after(() => {
     a.close();
     b.close();
-  }
+  });
+  return { seg, clock, a, b };
+}
+
+test('two speakers hear each other; a leaving beacon makes the peer dead at once', (t) => {
+  const { clock, a, b } = pair(t);
+  a.setInputs(inputs(['a', 'b']));
+  clock.now = 200;
+  b.setInputs(inputs(['a', 'b'])); // b's first inputs send its first beacon, which reaches a
+  clock.now = 600; // a is past its warm-up (a deadline of listening), b heard 400 ms ago
+  a.setInputs(inputs(['a', 'b'])); // re-judges
+  assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
+  assert.deepEqual(a.leaseOnlyNics(), []);
+  assert.equal(a.nodeOfMac('eth0', '02:00:00:00:00:02'), 'b');
+  b.leave();
+  a.setInputs(inputs(['a', 'b']));
+  assert.deepEqual([...a.aliveFor('pool')!], ['a'], 'b said it is leaving');
 });
 
-test('a silent peer is dead one deadline after its last beacon', () => {
-  const seg = new Segment();
-  const clock = { now: 0 };
-  const a = speaker(seg, 'a', 1, clock);
-  const b = speaker(seg, 'b', 2, clock);
-  try {
-    a.setInputs(inputs(['a', 'b']));
-    clock.now = 100;
-    b.setInputs(inputs(['a', 'b']));
-    clock.now = 599;
-    a.setInputs(inputs(['a', 'b']));
-    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
-    clock.now = 600;
-    a.setInputs(inputs(['a', 'b']));
-    assert.deepEqual([...a.aliveFor('pool')!], ['a']);
-  } finally {
-    a.close();
-    b.close();
-  }
+test('a silent peer is dead one deadline after its last beacon', (t) => {
+  const { clock, a, b } = pair(t);
+  a.setInputs(inputs(['a', 'b']));
+  clock.now = 100;
+  b.setInputs(inputs(['a', 'b']));
+  clock.now = 599;
+  a.setInputs(inputs(['a', 'b']));
+  assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
+  clock.now = 600;
+  a.setInputs(inputs(['a', 'b']));
+  assert.deepEqual([...a.aliveFor('pool')!], ['a']);
 });
 
-test('a speaker with another key is not heard (counted as unknown-key), and the NIC stays Lease-only', () => {
-  const seg = new Segment();
-  const clock = { now: 0 };
+test('a speaker with another key is not heard (counted as unknown-key), and the NIC stays Lease-only', (t) => {
   const reg = new Registry();
-  const a = speaker(seg, 'a', 1, clock, keyOf('cluster key'), reg);
-  const x = speaker(seg, 'x', 3, clock, keyOf('some other key'));
-  try {
-    a.setInputs(inputs(['a', 'x']));
-    x.setInputs(inputs(['a', 'x']));
-    clock.now = 600;
-    a.setInputs(inputs(['a', 'x']));
-    assert.equal(reg.counter(LIVENESS_METRICS.received, '').get({ result: 'unknown-key' }), 1);
-    assert.deepEqual(a.leaseOnlyNics(), ['eth0']);
-    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'x'], 'Lease-only: the roster decides');
-  } finally {
-    a.close();
-    x.close();
-  }
+  const { clock, a, b: x } = pair(t, keyOf('some other key'), reg);
+  a.setInputs(inputs(['a', 'x']));
+  x.setInputs(inputs(['a', 'x']));
+  clock.now = 600;
+  a.setInputs(inputs(['a', 'x']));
+  assert.equal(reg.counter(LIVENESS_METRICS.received, '').get({ result: 'unknown-key' }), 1);
+  assert.deepEqual(a.leaseOnlyNics(), ['eth0']);
+  assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'x'], 'Lease-only: the roster decides');
 });
 
-test('our own link down: silence is no evidence; after it returns we listen a deadline before judging by beacons', () => {
-  const seg = new Segment();
-  const clock = { now: 0 };
-  const a = speaker(seg, 'a', 1, clock);
-  const b = speaker(seg, 'b', 2, clock);
-  try {
-    a.setInputs(inputs(['a', 'b']));
-    clock.now = 550;
-    b.setInputs(inputs(['a', 'b']));
-    a.setInputs(inputs(['a', 'b']));
-    assert.deepEqual(a.nicModes().get('eth0'), 'beacons');
-    seg.down.add(1); // a's link goes down
-    (a as unknown as { sendNow(): void }).sendNow(); // the beacon timer's send notices it
-    clock.now = 5000;
-    a.setInputs(inputs(['a', 'b']));
-    assert.equal(a.nicModes().get('eth0'), 'warming-up');
-    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b'], 'b is not declared dead because we cannot hear');
-    seg.down.delete(1);
-    // link back: the first successful send restarts the warm-up; b is heard within it
-    (a as unknown as { sendNow(): void }).sendNow();
-    clock.now = 5100;
-    b.setInputs(inputs(['a', 'b', 'c'])); // a fresh beacon from b (inputs changed: not its first, so re-send by hand)
-    (b as unknown as { sendNow(): void }).sendNow();
-    clock.now = 5499;
-    a.setInputs(inputs(['a', 'b']));
-    assert.equal(a.nicModes().get('eth0'), 'warming-up');
-    clock.now = 5500;
-    a.setInputs(inputs(['a', 'b']));
-    assert.equal(a.nicModes().get('eth0'), 'beacons');
-    assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
-  } finally {
-    a.close();
-    b.close();
-  }
+test('our own link down: silence is no evidence; after it returns we listen a deadline before judging by beacons', (t) => {
+  const { seg, clock, a, b } = pair(t);
+  a.setInputs(inputs(['a', 'b']));
+  clock.now = 550;
+  b.setInputs(inputs(['a', 'b']));
+  a.setInputs(inputs(['a', 'b']));
+  assert.deepEqual(a.nicModes().get('eth0'), 'beacons');
+  seg.down.add(1); // a's link goes down
+  (a as unknown as { sendNow(): void }).sendNow(); // the beacon timer's send notices it
+  clock.now = 5000;
+  a.setInputs(inputs(['a', 'b']));
+  assert.equal(a.nicModes().get('eth0'), 'warming-up');
+  assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b'], 'b is not declared dead because we cannot hear');
+  seg.down.delete(1);
+  // link back: the first successful send restarts the warm-up; b is heard within it
+  (a as unknown as { sendNow(): void }).sendNow();
+  clock.now = 5100;
+  b.setInputs(inputs(['a', 'b', 'c'])); // a fresh beacon from b (inputs changed: not its first, so re-send by hand)
+  (b as unknown as { sendNow(): void }).sendNow();
+  clock.now = 5499;
+  a.setInputs(inputs(['a', 'b']));
+  assert.equal(a.nicModes().get('eth0'), 'warming-up');
+  clock.now = 5500;
+  a.setInputs(inputs(['a', 'b']));
+  assert.equal(a.nicModes().get('eth0'), 'beacons');
+  assert.deepEqual([...a.aliveFor('pool')!].sort(), ['a', 'b']);
 });
