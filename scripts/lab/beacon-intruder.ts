@@ -9,7 +9,8 @@
 import process from 'node:process';
 import { createInterface } from 'node:readline';
 import { PacketSocket } from '../../native-bindings/packet-socket.ts';
-import { ETHERTYPE_BEACON, beaconFrame, beaconGroupMac, decodeBeacon } from '../../src/l2/beacon.ts';
+import * as beacon from '../../src/l2/beacon.ts';
+import { ETHERTYPE_BEACON, beaconFrame, beaconGroupMac } from '../../src/l2/beacon.ts';
 import { beaconKey, signBeacon } from '../../src/l2/beacon-auth.ts';
 import { formatMac, parseMac } from '../../src/l2/mac.ts';
 
@@ -45,7 +46,7 @@ let round = 0;
 function attack(): void {
   const last = captured.at(-1);
   if (!last) return;
-  const d = decodeBeacon(last.subarray(14));
+  const d = beacon.decode(last, 14);
   round++;
   // (1) replays: a slice of the captures per round, cycling
   for (let i = 0; i < 5; i++) {

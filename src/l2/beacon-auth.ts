@@ -8,7 +8,7 @@
 // chosen by the key id in the beacon; a sender signs with the current one.
 // node:crypto exists on Node and Deno alike.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { type Beacon, type BeaconRejectReason, BEACON_TAG_LENGTH, decodeBeacon, encodeBeacon } from './beacon.ts';
+import { type Beacon, type BeaconRejectReason, BEACON_TAG_LENGTH, decode, encode } from './beacon.ts';
 
 /** First 4 bytes of SHA-256(key), as an unsigned integer: names a key without revealing it. */
 export function beaconKeyId(key: Uint8Array): number {
@@ -32,7 +32,7 @@ export function beaconKey(bytes: Uint8Array): BeaconKey {
 
 /** Encodes `b` with its key id and tag filled in from `key`, as sent from `srcMac`. */
 export function signBeacon(b: Omit<Beacon, 'tag' | 'keyId'>, key: BeaconKey, srcMac: Uint8Array): Uint8Array {
-  const payload = encodeBeacon({ ...b, keyId: key.id, tag: new Uint8Array(BEACON_TAG_LENGTH) });
+  const payload = encode({ ...b, keyId: key.id, tag: new Uint8Array(BEACON_TAG_LENGTH) });
   const at = payload.length - BEACON_TAG_LENGTH;
   payload.set(tagOf(key.bytes, srcMac, payload.subarray(0, at)), at);
   return payload;
@@ -48,7 +48,7 @@ export type VerifiedBeacon =
  * we have not loaded yet); 'bad-tag': the key id matches but the tag does not (forged or altered).
  */
 export function verifyBeacon(payload: Uint8Array, srcMac: Uint8Array, keys: readonly BeaconKey[]): VerifiedBeacon {
-  const d = decodeBeacon(payload);
+  const d = decode(payload);
   if (!d.ok) return d;
   const key = keys.find((k) => k.id === d.value.keyId);
   if (!key) return { ok: false, reason: 'unknown-key' };

@@ -1,7 +1,8 @@
 // Segment beacons: the small frame each speaker sends every ~150 ms on every NIC it may announce
 // on, so that its peers on the same Layer 2 segment can tell it is alive without the API server
-// (VRRP and keepalived judge liveness the same way). Encode/decode/encodingLength are symmetric
-// in the style of the other codecs here: decode(encode(b)) gives back b. Pure; the HMAC that
+// (VRRP and keepalived judge liveness the same way). The codec trio every module in src/l2
+// exposes (dns-packet style): encode(b, buf?, offset?), decode(buf, offset?), encodingLength(b);
+// decode(encode(b)) gives back b. Pure; the HMAC that
 // authenticates a beacon is computed in beacon-auth.ts over the bytes this codec lays out.
 //
 // Where it goes on the wire, and why:
@@ -49,7 +50,7 @@ export function beaconGroupMac(): Uint8Array {
   return new Uint8Array([0x03, 0x6f, 0x65, 0x6c, 0x62, 0x00]);
 }
 
-/** Reasons decodeBeacon rejects bytes with. Stable: metrics and tests use them. */
+/** Reasons decode() rejects bytes with. Stable: metrics and tests use them. */
 export const BEACON_REJECT_REASONS = [
   'truncated', // fewer bytes than the fields need
   'not-beacon', // magic is not "OELB" (another 0x88B5 experiment)
@@ -88,7 +89,7 @@ export function isBeaconName(s: string): boolean {
   return true;
 }
 
-export function beaconEncodingLength(b: Pick<Beacon, 'node' | 'pools'>): number {
+export function encodingLength(b: Pick<Beacon, 'node' | 'pools'>): number {
   let n = BEACON_FIXED_LENGTH + b.node.length + 2;
   for (const p of b.pools) n += 1 + p.length;
   return n + BEACON_TAG_LENGTH;
@@ -133,9 +134,9 @@ function checkEncodable(b: Beacon): void {
   if (b.tag.length !== BEACON_TAG_LENGTH) throw new RangeError(`beacon: tag must be ${BEACON_TAG_LENGTH} bytes`);
 }
 
-export function encodeBeacon(b: Beacon, buf?: Uint8Array, offset = 0): Uint8Array {
+export function encode(b: Beacon, buf?: Uint8Array, offset = 0): Uint8Array {
   checkEncodable(b);
-  const len = beaconEncodingLength(b);
+  const len = encodingLength(b);
   const out = buf ?? new Uint8Array(len);
   if (out.length - offset < len) throw new RangeError('beacon: buffer too small');
   let o = offset;
@@ -186,7 +187,8 @@ function readU64(b: Uint8Array, o: number): number | undefined {
 }
 
 /** Decodes a beacon payload (the bytes after the Ethernet header). Never throws. */
-export function decodeBeacon(b: Uint8Array): DecodedBeacon {
+export function decode(buf: Uint8Array, offset = 0): DecodedBeacon {
+  const b = offset ? buf.subarray(offset) : buf;
   const no = (reason: BeaconRejectReason): DecodedBeacon => ({ ok: false, reason });
   if (b.length < 4) return no('truncated');
   for (let i = 0; i < 4; i++) if (b[i] !== BEACON_MAGIC[i]) return no('not-beacon');
@@ -237,7 +239,7 @@ export function decodeBeacon(b: Uint8Array): DecodedBeacon {
  */
 export function fitPools(node: string, pools: readonly string[]): { pools: string[]; poolsUnlisted: boolean } {
   const sorted = [...new Set(pools)].sort();
-  if (beaconEncodingLength({ node, pools: sorted }) <= BEACON_MAX_PAYLOAD) return { pools: sorted, poolsUnlisted: false };
+  if (encodingLength({ node, pools: sorted }) <= BEACON_MAX_PAYLOAD) return { pools: sorted, poolsUnlisted: false };
   return { pools: [], poolsUnlisted: true };
 }
 

@@ -7,16 +7,14 @@ import {
   type Beacon,
   BEACON_REJECT_REASONS,
   BEACON_MAX_PAYLOAD,
-  beaconEncodingLength,
   beaconFrame,
   beaconGroupMac,
-  decodeBeacon,
-  encodeBeacon,
   fitPools,
   isBeaconName,
 } from '../../../src/l2/beacon.ts';
 import { beaconKey, beaconKeyId, signBeacon, verifyBeacon } from '../../../src/l2/beacon-auth.ts';
-import { decodeEthernet } from '../../../src/l2/ethernet.ts';
+import * as beacon from '../../../src/l2/beacon.ts';
+import * as ethernet from '../../../src/l2/ethernet.ts';
 import { isMulticastMac, parseMac } from '../../../src/l2/mac.ts';
 import { toHex } from './fixtures.ts';
 import { mulberry32 } from '../seeded-random.ts';
@@ -42,7 +40,7 @@ function sample(over: Partial<Beacon> = {}): Beacon {
 }
 
 test('golden: beacon payload layout', () => {
-  const bytes = encodeBeacon(sample());
+  const bytes = beacon.encode(sample());
   const want =
     '4f454c42' + '01' + '00' + '0064' + // magic OELB, version 1, flags, interval 100 ms
     '00000123456789ab' + 'deadbeef' + // incarnation start, nonce
@@ -53,19 +51,21 @@ test('golden: beacon payload layout', () => {
     '0002' + '05' + '6569702d61' + '02' + '6532' + // 2 pools: "eip-a", "e2"
     'aa'.repeat(32);
   assert.equal(toHex(bytes), want);
-  assert.equal(bytes.length, beaconEncodingLength(sample()));
-  const flags = encodeBeacon(sample({ leaving: true, poolsUnlisted: true, pools: [] }));
+  assert.equal(bytes.length, beacon.encodingLength(sample()));
+  const flags = beacon.encode(sample({ leaving: true, poolsUnlisted: true, pools: [] }));
   assert.equal(flags[5], 3);
 });
 
 test('golden: frame goes to the locally administered multicast group 03:6f:65:6c:62:00 with ethertype 0x88B5', () => {
-  const f = beaconFrame(MAC, encodeBeacon(sample()));
+  const f = beaconFrame(MAC, beacon.encode(sample()));
   assert.equal(toHex(f.subarray(0, 14)), '036f656c6200' + '02000000000a' + '88b5');
   const g = beaconGroupMac();
   assert.ok(isMulticastMac(g));
   assert.equal(g[0]! & 2, 2, 'locally administered bit');
-  const eth = decodeEthernet(f);
+  const eth = ethernet.decode(f);
   assert.ok(eth.ok);
+  const at = beacon.decode(f, 14); // the trio's offset form
+  assert.ok(at.ok && at.value.node === 'node1');
   assert.ok(f.length > 60, 'never needs Ethernet padding');
 });
 
@@ -78,36 +78,36 @@ test('symmetric: decode(encode(b)) gives b back, including the flags and large t
     sample({ incarnation: { startedAtMs: Number.MAX_SAFE_INTEGER, nonce: 0xffffffff }, seq: 0xffffffff, intervalMs: 0xffff }),
     sample({ node: 'a'.repeat(253), pools: ['b'.repeat(253)] }),
   ]) {
-    const d = decodeBeacon(encodeBeacon(b));
+    const d = beacon.decode(beacon.encode(b));
     assert.ok(d.ok, d.ok ? '' : d.reason);
     assert.deepEqual({ ...d.value, tag: [...d.value.tag] }, { ...b, tag: [...b.tag] });
   }
   // encode into a caller's buffer at an offset
   const buf = new Uint8Array(400);
-  const out = encodeBeacon(sample(), buf, 10);
-  assert.equal(toHex(out), toHex(encodeBeacon(sample())));
+  const out = beacon.encode(sample(), buf, 10);
+  assert.equal(toHex(out), toHex(beacon.encode(sample())));
 });
 
 test('encode refuses what it could not carry, with a message naming the field', () => {
-  assert.throws(() => encodeBeacon(sample({ node: 'Node_1' })), /node name "Node_1"/);
-  assert.throws(() => encodeBeacon(sample({ pools: [''] })), /pool name/);
-  assert.throws(() => encodeBeacon(sample({ seq: 2 ** 32 })), /sequence number/);
-  assert.throws(() => encodeBeacon(sample({ intervalMs: 70_000 })), /interval/);
-  assert.throws(() => encodeBeacon(sample({ poolsUnlisted: true })), /pools-unlisted/);
-  assert.throws(() => encodeBeacon(sample({ tag: new Uint8Array(5) })), /tag/);
-  assert.throws(() => encodeBeacon(sample(), new Uint8Array(10)), /buffer too small/);
+  assert.throws(() => beacon.encode(sample({ node: 'Node_1' })), /node name "Node_1"/);
+  assert.throws(() => beacon.encode(sample({ pools: [''] })), /pool name/);
+  assert.throws(() => beacon.encode(sample({ seq: 2 ** 32 })), /sequence number/);
+  assert.throws(() => beacon.encode(sample({ intervalMs: 70_000 })), /interval/);
+  assert.throws(() => beacon.encode(sample({ poolsUnlisted: true })), /pools-unlisted/);
+  assert.throws(() => beacon.encode(sample({ tag: new Uint8Array(5) })), /tag/);
+  assert.throws(() => beacon.encode(sample(), new Uint8Array(10)), /buffer too small/);
   assert.equal(isBeaconName('ip-pool.example'), true);
   assert.equal(isBeaconName('UPPER'), false);
 });
 
 test('every rejection reason is reachable', () => {
-  const good = encodeBeacon(sample());
+  const good = beacon.encode(sample());
   const mut = (f: (b: Uint8Array) => Uint8Array | void) => {
     const b = good.slice();
-    return decodeBeacon(f(b) ?? b);
+    return beacon.decode(f(b) ?? b);
   };
   const seen = new Set<string>();
-  const rej = (d: ReturnType<typeof decodeBeacon>, reason: string) => {
+  const rej = (d: ReturnType<typeof beacon.decode>, reason: string) => {
     assert.equal(d.ok, false, reason);
     if (!d.ok) assert.equal(d.reason, reason);
     seen.add(reason);
@@ -133,7 +133,7 @@ test('fitPools: names that do not fit one 1500-byte payload are left unlisted an
   const many = Array.from({ length: 100 }, (_, i) => `pool-${i}-${'x'.repeat(20)}`);
   const r = fitPools('n', many);
   assert.deepEqual(r, { pools: [], poolsUnlisted: true });
-  assert.ok(beaconEncodingLength({ node: 'n', pools: many }) > BEACON_MAX_PAYLOAD);
+  assert.ok(beacon.encodingLength({ node: 'n', pools: many }) > BEACON_MAX_PAYLOAD);
 });
 
 test('HMAC: signed beacons verify with the key; another key, another MAC or any altered byte does not', () => {
@@ -199,10 +199,10 @@ test('fuzz: mutated and random payloads never throw, reject only with documented
       }
     }
     try {
-      const d = decodeBeacon(f);
+      const d = beacon.decode(f);
       if (d.ok) {
         // whatever decodes re-encodes to the same bytes
-        assert.equal(toHex(encodeBeacon(d.value)), toHex(f));
+        assert.equal(toHex(beacon.encode(d.value)), toHex(f));
       }
       const v = verifyBeacon(f, MAC, [KEY]);
       const k = v.ok ? 'verified' : v.reason;
