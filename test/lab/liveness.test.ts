@@ -59,11 +59,6 @@ async function crash(node: LabNode): Promise<void> {
   await Promise.all([node.link(false), node.killSpeaker()]);
 }
 
-async function ownedBy(node: LabNode): Promise<LabService> {
-  for (const s of services) if ((await owner(s.ip)) === node.name) return s;
-  throw new Error(`${node.name} owns none of ${services.length} VIPs`);
-}
-
 async function metric(node: LabNode, re: RegExp): Promise<number> {
   const text = await node.http('/metrics');
   let sum = 0;
