@@ -114,6 +114,19 @@ export interface SeedLabOptions {
   log?: (line: string) => void;
   /** Node names (default the seed's). Must be unique in the control plane while the lab runs. */
   nodeNames?: string[];
+  /** More nodes than the seed's three (benchmarks at scale): node-4, node-5, ... on the same bridge. */
+  nodeCount?: number;
+}
+
+/** The seed's nodes, then generated ones up to `count` (192.168.0.20+, 52:54:22:00:00:xx). */
+export function labHostSpecs(count: number = SEED.nodes.length): HostSpec[] {
+  if (!Number.isInteger(count) || count < 1 || count > 60) throw new Error(`lab: nodeCount ${count} must be 1..60`);
+  const out: HostSpec[] = SEED.nodes.slice(0, count).map((n) => ({ ...n }));
+  for (let i = out.length; i < count; i++) {
+    const host = 20 + i;
+    out.push({ name: `node-${i + 1}`, ip4: `192.168.0.${host}`, ip6: `fd00:168::${host.toString(16)}`, mac: `52:54:22:00:00:${i.toString(16).padStart(2, '0')}` });
+  }
+  return out;
 }
 
 export interface PodSpec {
@@ -258,6 +271,15 @@ export class LabNode {
   /** Sets the node's bridge link down/up (a node falling off the network). */
   async link(up: boolean): Promise<void> {
     await this.netns.ip('link', 'set', 'eth0', up ? 'up' : 'down');
+    this.linkUp = up;
+  }
+
+  /** False while link(false) holds the node's NIC down. */
+  linkUp = true;
+
+  /** The speaker runs and its NIC is up: its peers hear its beacons (what liveness judges by). */
+  get reachable(): boolean {
+    return this.speaker !== undefined && !this.speaker.result && this.linkUp;
   }
 }
 
@@ -350,15 +372,16 @@ export class SeedLab {
       });
     }
 
-    this.log(`lab ${this.id}: network (bridge, client, ${SEED.nodes.length} nodes)`);
+    const hosts = labHostSpecs(this.opts.nodeCount);
+    this.log(`lab ${this.id}: network (bridge, client, ${hosts.length} nodes)`);
     this.bridge = await this.net.bridge('sw');
     this.client = await this.net.namespace('client');
     const c = SEED.client;
     await this.net.attach(this.bridge, this.client, 'eth0', { addr: [`${c.ip4}/${SEED.prefix4}`, `${c.ip6}/${SEED.prefix6}`], mac: c.mac });
 
-    const names = this.opts.nodeNames ?? SEED.nodes.map((n) => n.name);
-    for (let i = 0; i < SEED.nodes.length; i++) {
-      const spec = { ...SEED.nodes[i]!, name: names[i] ?? SEED.nodes[i]!.name };
+    const names = this.opts.nodeNames ?? hosts.map((n) => n.name);
+    for (let i = 0; i < hosts.length; i++) {
+      const spec = { ...hosts[i]!, name: names[i] ?? hosts[i]!.name };
       const ns = await this.net.namespace(`n${i + 1}`);
       await this.net.attach(this.bridge, ns, 'eth0', { addr: [`${spec.ip4}/${SEED.prefix4}`, `${spec.ip6}/${SEED.prefix6}`], mac: spec.mac });
       // strictARP: the kernel answers ARP only for addresses on the asking NIC, and never uses a VIP as
@@ -396,7 +419,7 @@ export class SeedLab {
     }
   }
 
-  /** Leases in the lab's speaker namespace: the same Role the DaemonSet's namespace has. */
+  /** Leases and the beacon key in the lab's speaker namespace: the same Role the DaemonSet's namespace has. */
   private async applySpeakerRbac(): Promise<void> {
     const manifest = `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -405,6 +428,13 @@ rules:
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
   verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [openelb-beacon-key]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -427,7 +457,7 @@ subjects:
     const nodes = await this.admin.core.listNode(sel);
     for (const n of nodes.items) await this.admin.core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
     // Same node names without our label (e.g. created by hand): replace them too.
-    for (const name of this.opts.nodeNames ?? SEED.nodes.map((n) => n.name)) {
+    for (const name of this.opts.nodeNames ?? labHostSpecs(this.opts.nodeCount).map((n) => n.name)) {
       await this.admin.core.deleteNode({ name }).catch(() => undefined);
     }
   }
@@ -744,6 +774,9 @@ subjects:
         const dur = (l.spec?.leaseDurationSeconds ?? 1) * 1000;
         return ref - renewOf(l) < dur + 1500; // + the 1 s resolution of managedFields times
       })
+      // Beacons: a lab node whose speaker is not running or whose NIC is down is not heard, so it
+      // is dead for its pools long before its Lease expires.
+      .filter((l: V1Lease) => this.nodes.find((n) => n.name === l.spec!.holderIdentity)?.reachable ?? true)
       .map((l: V1Lease) => ({ node: l.spec!.holderIdentity!, cannotServe: parseNameList(l.metadata?.annotations?.[CANNOT_SERVE_ANNOTATION]) }));
     const claims = buildClaims(
       servicesWithIps(svcs.items.filter((s) => s.metadata?.namespace === this.namespace)),
@@ -779,6 +812,19 @@ subjects:
   /** The client's neighbour entry for ip (ip neigh). */
   neighbour(ip: string): Promise<{ mac: string | null; state: string[] } | null> {
     return this.client.neighbour(ip, 'eth0');
+  }
+
+  /**
+   * Polls the client's neighbour entry (without making the client resolve) until it leaves
+   * `fromMac`: the moment a gratuitous ARP/NA from the new owner reached the client. `ms` is from t0.
+   */
+  async neighbourFlip(ip: string, fromMac: string, t0: number, timeoutMs = 10_000, pollMs = 10): Promise<{ mac: string; ms: number }> {
+    while (performance.now() - t0 < timeoutMs) {
+      const n = await this.neighbour(ip);
+      if (n?.mac && n.mac !== fromMac) return { mac: n.mac, ms: performance.now() - t0 };
+      await sleep(pollMs);
+    }
+    throw new Error(`client's neighbour entry for ${ip} still ${fromMac} after ${timeoutMs} ms\n${this.logs(30)}`);
   }
 
   /** Makes the client resolve ip (ping once) and returns the neighbour entry's MAC. */

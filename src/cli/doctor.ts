@@ -13,6 +13,9 @@ import { NODE_NIC_ANNOTATION } from '../speaker/nic-choice.ts';
 import { type ApiFact, type EipListFact, checkApi, checkEips } from '../doctor/api.ts';
 import { type ArpConf, checkArpSysctls, parseSysctlInt, sysctlTargets } from '../doctor/arp-sysctl.ts';
 import { type NetRawFact, checkNetRaw } from '../doctor/capability.ts';
+import { type LivenessFact, checkLiveness } from '../doctor/liveness.ts';
+import { membershipLeaseName } from '../kube/membership.ts';
+import { LEASE_ONLY_ANNOTATION } from '../speaker/liveness.ts';
 import { type KubeProxySource, checkKubeProxy, parseKubeProxyConfig } from '../doctor/kube-proxy.ts';
 import { type PoolInput, checkPoolNic, localPoolIps } from '../doctor/pool-nic.ts';
 import { exitCodeOf, formatJson, formatText, summarize } from '../doctor/report.ts';
@@ -29,6 +32,7 @@ export const doctorFlags: FlagSpec[] = [
   { name: 'node-name', env: 'NODE_NAME', kind: 'string', help: 'this node\'s Kubernetes name (node annotation lookup); default: the hostname' },
   { name: 'interface', env: 'OPENELB_DOCTOR_INTERFACE', kind: 'string', help: 'with --address: the NIC (or can_reach:<IP>) to check the pool on, like an Eip\'s spec.interface' },
   { name: 'address', env: 'OPENELB_DOCTOR_ADDRESS', kind: 'list', help: 'check this pool (IP, CIDR or range, like an Eip\'s spec.address) instead of the cluster\'s layer2 Eips; repeatable' },
+  { name: 'namespace', env: 'OPENELB_NAMESPACE', kind: 'string', default: 'openelb-system', help: 'namespace of the speakers\' Leases (for the liveness check)' },
   { name: 'offline', env: 'OPENELB_DOCTOR_OFFLINE', kind: 'boolean', default: false, help: 'do not contact the API server; check only this node' },
   { name: 'api-timeout-ms', env: 'OPENELB_DOCTOR_API_TIMEOUT_MS', kind: 'number', default: 5000, help: 'deadline of each API request' },
   { name: 'output', env: 'OPENELB_DOCTOR_OUTPUT', kind: 'string', default: 'text', help: 'text or json' },
@@ -138,6 +142,20 @@ async function webhookFacts(client: KubeClient | undefined, why: string): Promis
   }
 }
 
+async function livenessFact(client: KubeClient | undefined, why: string, namespace: string, node: string): Promise<LivenessFact> {
+  if (!client) return { kind: 'no-api', why };
+  const lease = `${namespace}/${membershipLeaseName(node)}`;
+  try {
+    const l = await client.getLease(namespace, membershipLeaseName(node), 5000);
+    if (!l) return { kind: 'no-lease', lease };
+    const v = l.metadata?.annotations?.[LEASE_ONLY_ANNOTATION] ?? '';
+    return { kind: 'lease', lease, holder: l.spec?.holderIdentity ?? '', leaseOnlyNics: v.split(',').map((s) => s.trim()).filter(Boolean) };
+  } catch (err) {
+    if (classifyError(err) === 'notFound') return { kind: 'no-lease', lease };
+    return { kind: 'error', lease, message: describeError(err) };
+  }
+}
+
 async function nodeAnnotation(client: KubeClient, node: string): Promise<{ result: CheckResult; ip?: string }> {
   try {
     const n = await client.getNode(node);
@@ -232,6 +250,7 @@ export async function run(argv: string[]): Promise<number> {
     checks.push(n.result);
     annotationIp = n.ip;
   }
+  if (!standalone) checks.push(checkLiveness(await livenessFact(client, noApiWhy, values.namespace as string, node)));
 
   // --- this node: each pool's NIC and subnet, then the ARP sysctls of the NICs chosen
   const byNic = new Map<string, ParsedAddress[]>();

@@ -5,8 +5,9 @@ import { type FlagSpec, type FlagValues, UsageError, helpText, ignoredFlagsWarni
 import { upstreamSpeakerFlags } from './upstream-speaker-flags.ts';
 import { KubeClient, describeSource } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { defaultElectionTimings, electionTimingProblems } from '../kube/lease-election.ts';
-import { defaultMembershipTimings, membershipTimingProblems } from '../kube/membership.ts';
+import { DEFAULT_BEACON_KEY_SECRET } from '../kube/beacon-key.ts';
+import { electionTimingProblems } from '../kube/lease-election.ts';
+import { membershipTimingProblems } from '../kube/membership.ts';
 import { log, setLogLevel } from '../log.ts';
 import type { Server } from 'node:http';
 import { listensEverywhere, serveObservability } from '../observe/http.ts';
@@ -22,6 +23,16 @@ import { Layer2Controller } from '../speaker/layer2-controller.ts';
 const SUMMARY =
   'Run the openelb-ts speaker: IPAM (while holding the openelb-ipam Lease) and, with --enable-layer2, ARP/NDP answers for the external IPs this node is elected for.';
 
+// The daemon's timings. Liveness comes from segment beacons (sub-second crash failover, no API
+// writes); the Leases only say who exists, so they renew at kubelet cadence: a membership Lease
+// every 10 s (0.1 writes/s per node) and the IPAM Lease client-go-like (0.25 writes/s for the
+// cluster; an IPAM failover only delays new assignments). BENCHMARKS.md has the measured figures.
+export const SPEAKER_TIMINGS = {
+  ipam: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 4_000 },
+  membership: { leaseDurationMs: 40_000, retryPeriodMs: 10_000 },
+  beacons: { intervalMs: 100, deadlineMs: 500 },
+} as const;
+
 export const speakerFlags: FlagSpec[] = [
   { name: 'kubeconfig', env: 'KUBECONFIG', kind: 'string', help: 'kubeconfig file; empty = in-cluster ServiceAccount, then ~/.kube/config' },
   { name: 'node-name', env: 'NODE_NAME', kind: 'string', help: 'this node\'s name (the DaemonSet sets it from spec.nodeName)' },
@@ -31,11 +42,15 @@ export const speakerFlags: FlagSpec[] = [
   { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: '127.0.0.1:7472', help: 'listen address of /metrics (and /healthz, /readyz); loopback by default. For Prometheus use the node\'s IP (the DaemonSet: $(HOST_IP):7472); ":7472" is every interface, the LAN included (empty = off)' },
   { name: 'health-addr', env: 'OPENELB_HEALTH_ADDR', kind: 'string', default: '127.0.0.1:7474', help: 'listen address of /healthz and /readyz only, for the kubelet\'s probes (empty = off)' },
   { name: 'log-level', env: 'OPENELB_LOG_LEVEL', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
-  { name: 'ipam-lease-duration-ms', env: 'OPENELB_IPAM_LEASE_DURATION_MS', kind: 'number', default: defaultElectionTimings.leaseDurationMs, help: 'IPAM Lease: how long a silent leader keeps it' },
-  { name: 'ipam-renew-deadline-ms', env: 'OPENELB_IPAM_RENEW_DEADLINE_MS', kind: 'number', default: defaultElectionTimings.renewDeadlineMs, help: 'IPAM Lease: leader steps down after failing to renew this long' },
-  { name: 'ipam-retry-period-ms', env: 'OPENELB_IPAM_RETRY_PERIOD_MS', kind: 'number', default: defaultElectionTimings.retryPeriodMs, help: 'IPAM Lease: period of renewals and candidate polls' },
-  { name: 'member-lease-duration-ms', env: 'OPENELB_MEMBER_LEASE_DURATION_MS', kind: 'number', default: defaultMembershipTimings.leaseDurationMs, help: 'membership Lease: a speaker not renewing for this long is dead (crash failover time)' },
-  { name: 'member-retry-period-ms', env: 'OPENELB_MEMBER_RETRY_PERIOD_MS', kind: 'number', default: defaultMembershipTimings.retryPeriodMs, help: 'membership Lease: renewal period (at most half the duration)' },
+  { name: 'ipam-lease-duration-ms', env: 'OPENELB_IPAM_LEASE_DURATION_MS', kind: 'number', default: SPEAKER_TIMINGS.ipam.leaseDurationMs, help: 'IPAM Lease: how long a silent leader keeps it' },
+  { name: 'ipam-renew-deadline-ms', env: 'OPENELB_IPAM_RENEW_DEADLINE_MS', kind: 'number', default: SPEAKER_TIMINGS.ipam.renewDeadlineMs, help: 'IPAM Lease: leader steps down after failing to renew this long' },
+  { name: 'ipam-retry-period-ms', env: 'OPENELB_IPAM_RETRY_PERIOD_MS', kind: 'number', default: SPEAKER_TIMINGS.ipam.retryPeriodMs, help: 'IPAM Lease: period of renewals (one write each) and candidate polls' },
+  { name: 'member-lease-duration-ms', env: 'OPENELB_MEMBER_LEASE_DURATION_MS', kind: 'number', default: SPEAKER_TIMINGS.membership.leaseDurationMs, help: 'membership Lease: a speaker not renewing for this long leaves the roster (crash failover time where beacons are not heard)' },
+  { name: 'member-retry-period-ms', env: 'OPENELB_MEMBER_RETRY_PERIOD_MS', kind: 'number', default: SPEAKER_TIMINGS.membership.retryPeriodMs, help: 'membership Lease: renewal period, one write each (at most half the duration)' },
+  { name: 'enable-beacons', env: 'OPENELB_ENABLE_BEACONS', kind: 'boolean', default: true, help: 'judge peers alive by authenticated segment beacons (ethertype 0x88B5) on each announcing NIC; false: by membership Leases alone' },
+  { name: 'beacon-interval-ms', env: 'OPENELB_BEACON_INTERVAL_MS', kind: 'number', default: SPEAKER_TIMINGS.beacons.intervalMs, help: 'segment beacons: one per NIC every this many ms' },
+  { name: 'beacon-deadline-ms', env: 'OPENELB_BEACON_DEADLINE_MS', kind: 'number', default: SPEAKER_TIMINGS.beacons.deadlineMs, help: 'segment beacons: a peer not heard for this long is dead on that segment (crash failover time)' },
+  { name: 'beacon-key-secret', env: 'OPENELB_BEACON_KEY_SECRET', kind: 'string', default: DEFAULT_BEACON_KEY_SECRET, help: 'Secret in the speakers\' namespace holding the beacon key (data key `current`; `next`/`previous` during rotation); created with a random key if missing' },
 ];
 
 export interface SpeakerConfig {
@@ -49,6 +64,16 @@ export interface SpeakerConfig {
   logLevel: string;
   ipam: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   membership: { leaseDurationMs: number; retryPeriodMs: number };
+  beacons: { enabled: boolean; intervalMs: number; deadlineMs: number; keySecret: string };
+}
+
+/** Why beacon timings are unusable (empty: fine). Pure. */
+export function beaconTimingProblems(b: { intervalMs: number; deadlineMs: number }, leaseDurationMs: number): string[] {
+  const p: string[] = [];
+  if (!(Number.isInteger(b.intervalMs) && b.intervalMs >= 10 && b.intervalMs <= 60_000)) p.push(`beacon interval ${b.intervalMs} ms must be a whole number of ms from 10 to 60000`);
+  else if (!(Number.isFinite(b.deadlineMs) && b.deadlineMs >= 3 * b.intervalMs)) p.push(`beacon deadline (${b.deadlineMs} ms) must be at least 3 beacon intervals (${3 * b.intervalMs} ms), or one lost beacon kills a peer`);
+  else if (b.deadlineMs >= leaseDurationMs) p.push(`beacon deadline (${b.deadlineMs} ms) must be below the membership Lease duration (${leaseDurationMs} ms)`);
+  return p;
 }
 
 /** Flags -> config, or a UsageError that says which flag is wrong and what would be right. Pure. */
@@ -68,9 +93,16 @@ export function speakerConfig(v: FlagValues): SpeakerConfig {
     leaseDurationMs: v['member-lease-duration-ms'] as number,
     retryPeriodMs: v['member-retry-period-ms'] as number,
   };
+  const beacons = {
+    enabled: v['enable-beacons'] as boolean,
+    intervalMs: v['beacon-interval-ms'] as number,
+    deadlineMs: v['beacon-deadline-ms'] as number,
+    keySecret: (v['beacon-key-secret'] as string | undefined) || DEFAULT_BEACON_KEY_SECRET,
+  };
   const problems = [
     ...electionTimingProblems(ipam).map((p) => `IPAM ${p} (--ipam-*-ms flags)`),
     ...membershipTimingProblems(membership).map((p) => `membership ${p} (--member-*-ms flags)`),
+    ...(beacons.enabled ? beaconTimingProblems(beacons, membership.leaseDurationMs).map((p) => `${p} (--beacon-*-ms flags)`) : []),
   ];
   if (problems.length) throw new UsageError(problems.join('; '));
   return {
@@ -84,6 +116,7 @@ export function speakerConfig(v: FlagValues): SpeakerConfig {
     logLevel,
     ipam,
     membership,
+    beacons,
   };
 }
 
@@ -130,6 +163,7 @@ export async function run(argv: string[]): Promise<number> {
   if (cfg.enableLayer2) controllers.push(new Layer2Controller(ctx, {
     membershipLeaseDurationMs: cfg.membership.leaseDurationMs,
     membershipRetryPeriodMs: cfg.membership.retryPeriodMs,
+    beacons: cfg.beacons,
   }));
   if (cfg.enableIpam) controllers.push(new IpamController(ctx, cfg.ipam));
 

@@ -11,12 +11,21 @@
 //      event, only when the annotation differs: steady state writes nothing, whatever the number of
 //      Services (SPEC §2). IPs nobody may announce are reported by one writer (the lowest-named
 //      alive speaker).
+// Liveness (liveness.ts, alive-set.ts): the membership Leases are the roster (who exists, renewed at
+// kubelet cadence); segment beacons say who is alive on each pool's segment now. A roster member
+// not heard on a pool's segment is treated as unable to serve that pool, so the election moves its
+// IPs within the beacon deadline, with or without an API server. Where views disagree (asymmetric
+// loss) and two nodes claim one IP on the wire, the one the election ranks higher keeps it
+// (wire-conflict.ts).
 // Fail-static: informer caches keep the last good view while the API is unreachable and the
-// membership view freezes (membership.ts), so the owned set does not change until the API says so.
-// Stop: announcer first (stop answering), then release our Lease (peers take over at once).
+// membership view freezes (membership.ts); only what the segment itself shows (a peer falling
+// silent) changes the owned set then.
+// Stop: announcer first (stop answering), then a leaving beacon and the released Lease (peers take
+// over at once, the beacon even without an API server).
 import { type KubeClient } from '../kube/client.ts';
 import { describeError, isNotFound } from '../kube/errors.ts';
 import { targetOf } from '../kube/events.ts';
+import { BeaconKeySource } from '../kube/beacon-key.ts';
 import { Membership } from '../kube/membership.ts';
 import { type AnnounceState, Announcer, type Conflict } from '../l2/announcer.ts';
 import { type NicFacts, readNicFacts } from '../l2/interfaces.ts';
@@ -27,6 +36,8 @@ import { ConflictReporter } from './conflict-report.ts';
 import type { Controller, SpeakerContext } from './context.ts';
 import type { Election } from './election.ts';
 import { ElectionMemo } from './election-memo.ts';
+import { type BeaconPorts, type KeyProvider, LEASE_ONLY_ANNOTATION, Liveness, MACS_ANNOTATION, formatMacs, parseMacs } from './liveness.ts';
+import { type Yield, judgeClaim, yieldsInForce } from './wire-conflict.ts';
 import {
   type Layer2Pool,
   type ServiceView,
@@ -56,6 +67,18 @@ export interface Layer2ControllerOptions {
   announcer?: { burstCount?: number; burstIntervalMs?: number; refreshMs?: number; probeMs?: number };
   /** NIC facts source (tests); default the current network namespace. */
   readNicFacts?: () => NicFacts;
+  /** Segment beacons; omitted or enabled=false: liveness from the membership Leases alone. */
+  beacons?: {
+    enabled?: boolean;
+    intervalMs: number;
+    deadlineMs: number;
+    /** Name of the key Secret in the speakers' namespace. */
+    keySecret?: string;
+    /** Key source (tests); default the Secret. */
+    keys?: KeyProvider;
+    /** Socket side (tests); default AF_PACKET sockets. */
+    ports?: (onBeacon: Parameters<NonNullable<ConstructorParameters<typeof Liveness>[0]['ports']>>[0]) => BeaconPorts;
+  };
 }
 
 /** Metric names, for docs and tests. */
@@ -69,6 +92,7 @@ export const LAYER2_METRICS = {
   reconciles: 'openelb_layer2_reconciles_total',
   reconcileErrors: 'openelb_layer2_reconcile_errors_total',
   serviceWrites: 'openelb_layer2_service_writes_total',
+  wireResolutions: 'openelb_layer2_wire_resolutions_total',
 } as const;
 
 const DEFAULT_NIC_REFRESH_MS = 5000;
@@ -80,6 +104,12 @@ export class Layer2Controller implements Controller {
   private readonly membership: Membership;
   private readonly announcer: Announcer;
   private readonly conflicts: ConflictReporter;
+  private readonly keySource: BeaconKeySource | undefined;
+  private readonly liveness: Liveness | undefined;
+  private yields = new Map<string, Yield>(); // ip -> the speaker we yielded it to on the wire
+  private readonly reassert = new Set<string>(); // IPs to announce again (we kept them on the wire)
+  private eipOf = new Map<string, string>();
+  private roster = new Set<string>();
   private readonly readFacts: () => NicFacts;
   private facts: NicFacts | undefined;
   private factsSig = '';
@@ -112,6 +142,7 @@ export class Layer2Controller implements Controller {
     reconciles: ReturnType<SpeakerContext['registry']['counter']>;
     reconcileErrors: ReturnType<SpeakerContext['registry']['counter']>;
     serviceWrites: ReturnType<SpeakerContext['registry']['counter']>;
+    wireResolutions: ReturnType<SpeakerContext['registry']['counter']>;
   };
 
   constructor(
@@ -133,6 +164,21 @@ export class Layer2Controller implements Controller {
     });
     this.conflicts = new ConflictReporter({ nodeName: ctx.nodeName, events: ctx.events, servicesOf: (ip) => this.servicesOf.get(ip) ?? [] });
     this.readFacts = opts.readNicFacts ?? (() => readNicFacts());
+    const b = opts.beacons;
+    if (b && b.enabled !== false) {
+      const keys = b.keys ?? (this.keySource = new BeaconKeySource({ client: ctx.client, namespace: ctx.namespace, ...(b.keySecret ? { secretName: b.keySecret } : {}) }));
+      this.liveness = new Liveness({
+        nodeName: ctx.nodeName,
+        intervalMs: b.intervalMs,
+        deadlineMs: b.deadlineMs,
+        // A NIC silent for a whole Lease duration is judged by the Leases again: by then a peer
+        // that crashed has also lost its Lease, so the switch never revives the dead.
+        fallbackAfterMs: this.membership.timings.leaseDurationMs,
+        keys,
+        registry: ctx.registry,
+        ...(b.ports ? { ports: b.ports } : {}),
+      });
+    }
     const r = ctx.registry;
     this.m = {
       owned: r.gauge(LAYER2_METRICS.owned, 'External IPs this node is elected to announce (1 per IP, labelled with the NIC)'),
@@ -144,6 +190,7 @@ export class Layer2Controller implements Controller {
       reconciles: r.counter(LAYER2_METRICS.reconciles, 'Layer 2 reconcile rounds'),
       reconcileErrors: r.counter(LAYER2_METRICS.reconcileErrors, 'Layer 2 reconcile rounds that failed (a bug; retried after 1 s)'),
       serviceWrites: r.counter(LAYER2_METRICS.serviceWrites, 'Service annotation writes (announcer visibility), by result'),
+      wireResolutions: r.counter(LAYER2_METRICS.wireResolutions, 'Another speaker claimed an IP we announce (views disagreed), by action: kept (we rank higher) or yielded'),
     };
   }
 
@@ -155,10 +202,16 @@ export class Layer2Controller implements Controller {
     for (const s of sources) this.unsubscribe.push(s.onChange(() => this.schedule()));
     this.unsubscribe.push(this.membership.onChange(() => this.schedule()));
     this.membership.start();
+    if (this.liveness) {
+      this.unsubscribe.push(this.liveness.onChange(() => this.schedule()));
+      this.keySource?.start();
+      this.liveness.start();
+    }
     this.refreshFacts();
     this.nicTimer = setInterval(() => {
       if (this.refreshFacts()) this.schedule();
       this.m.renewing.set({}, this.membership.renewing ? 1 : 0);
+      this.publishLeaseOnly();
     }, this.opts.nicRefreshMs ?? DEFAULT_NIC_REFRESH_MS);
     // Announce nothing before every cache has listed and our own Lease is written: a partial view
     // would elect from too few Services or too few peers.
@@ -183,6 +236,9 @@ export class Layer2Controller implements Controller {
     // Stop answering first, then tell peers: they must not see us dead while we still answer for long,
     // and a released Lease makes them take over without waiting for expiry.
     await this.announcer.close();
+    this.liveness?.leave();
+    this.liveness?.close();
+    this.keySource?.stop();
     if (this.started) await this.membership.release();
   }
 
@@ -193,13 +249,17 @@ export class Layer2Controller implements Controller {
     if (this.nicTimer) clearInterval(this.nicTimer);
     this.conflicts.stop();
     await this.announcer.close();
+    this.liveness?.close();
+    this.keySource?.stop();
     await this.membership.abandon();
   }
 
   ready(): { ok: boolean; detail: string } {
     if (!this.synced) return { ok: false, detail: 'layer2: waiting for caches and the membership Lease' };
     if (!this.reconciled) return { ok: false, detail: 'layer2: first reconcile pending' };
-    return { ok: true, detail: `layer2: announcing ${this.owned.size} IP(s), ${this.membership.alive().size} speaker(s) alive` };
+    const leaseOnly = this.liveness?.leaseOnlyNics() ?? [];
+    const wire = !this.liveness ? 'beacons off' : leaseOnly.length ? `Lease-only liveness on ${leaseOnly.join(', ')}` : 'beacons on every NIC';
+    return { ok: true, detail: `layer2: announcing ${this.owned.size} IP(s), ${this.membership.alive().size} speaker(s) in the roster, ${wire}` };
   }
 
   /** IPs this node announces now (ip -> NIC). For tests and diagnostics. */
@@ -277,13 +337,51 @@ export class Layer2Controller implements Controller {
     for (const e of nics.cannotServe) this.m.cannotServe.set({ eip: e }, 1);
 
     const alive = this.membership.alive();
-    const members = electionMembers(alive, self, nics.cannotServe, (n) => this.membership.cannotServe(n));
+    this.roster = alive;
+    this.eipOf = eipOf;
+    const poolNics = new Map<string, string>();
+    const macs = new Map<string, string>();
+    for (const [eip, ch] of nics.byEip) {
+      if (!ch.ok) continue;
+      poolNics.set(eip, ch.nic);
+      macs.set(ch.nic, ch.mac);
+    }
+    this.membership.setAnnotation(MACS_ANNOTATION, macs.size ? formatMacs(macs) : undefined);
+    const liveness = this.liveness;
+    liveness?.setInputs({ roster: alive, poolNics });
+    // A roster member not heard on a pool's segment cannot serve that pool, as far as we can tell.
+    const silentPools = (node: string): string[] => {
+      if (!liveness) return [];
+      const out: string[] = [];
+      for (const pool of poolNics.keys()) if (!liveness.aliveFor(pool)?.has(node)) out.push(pool);
+      return out;
+    };
+    const members = electionMembers(alive, self, nics.cannotServe, (n) => {
+      const silent = silentPools(n);
+      const declared = this.membership.cannotServe(n);
+      return silent.length ? new Set([...declared, ...silent]) : declared;
+    });
     const elections = this.memo.elect(claims, members, nodeFacts);
     const desired = desiredAnnouncements({ self, elections, eipOf, nics: nics.byEip, previous: this.previous });
     this.previous = elections;
     this.servicesOf = servicesOf;
+    // Yields on the wire stay in force until the views agree again (wire-conflict.ts).
+    this.yields = yieldsInForce(this.yields, alive, (pool) => liveness?.aliveFor(pool));
+    for (const ip of this.yields.keys()) desired.delete(ip);
 
     const before = this.owned;
+    if (this.reassert.size) {
+      // We kept an IP another speaker claimed: announce it again so caches that took the other's
+      // MAC come back (removing and re-adding restarts the gratuitous burst).
+      const without = new Map(desired);
+      for (const ip of this.reassert) if (before.has(ip)) without.delete(ip);
+      this.announcer.update(without);
+      for (const ip of this.reassert) {
+        const d = desired.get(ip);
+        if (d) desired.set(ip, { ...d, probe: false });
+      }
+      this.reassert.clear();
+    }
     this.announcer.update(desired);
     this.owned = new Map([...desired].map(([ip, a]) => [ip, a.nic]));
     this.logOwnershipChanges(before, this.owned);
@@ -414,7 +512,43 @@ export class Layer2Controller implements Controller {
 
   // --- announcer callbacks -----------------------------------------------------------------
 
+  /** Says on our Lease which NICs fell back to Lease-only liveness for a whole fallback window (doctor reads it). */
+  private publishLeaseOnly(): void {
+    if (!this.liveness || !this.synced) return;
+    const nics = this.liveness.settledLeaseOnlyNics();
+    this.membership.setAnnotation(LEASE_ONLY_ANNOTATION, nics.length ? nics.join(',') : undefined);
+  }
+
+  /** The speaker using `mac` on `nic`: from verified beacons first, else from the roster's MAC annotations. */
+  private speakerOfMac(nic: string, mac: string): string | undefined {
+    const heard = this.liveness?.nodeOfMac(nic, mac);
+    if (heard) return heard;
+    for (const node of this.roster) {
+      const a = this.membership.annotationsOf(node)?.[MACS_ANNOTATION];
+      if (a && [...parseMacs(a).values()].includes(mac)) return node;
+    }
+    return undefined;
+  }
+
   private onConflict(c: Conflict): void {
+    if (c.phase === 'announced' && this.owned.has(c.ip)) {
+      const verdict = judgeClaim(c.ip, this.ctx.nodeName, this.speakerOfMac(c.nic, c.mac));
+      if (verdict.action === 'yield') {
+        const pool = this.eipOf.get(c.ip) ?? '';
+        this.yields.set(c.ip, { to: verdict.to, pool });
+        this.m.wireResolutions.inc({ action: 'yielded' });
+        log.info('layer2: another speaker announces this IP and ranks higher for it; yielding until our views agree', { ip: c.ip, to: verdict.to, node: this.ctx.nodeName });
+        this.schedule();
+        return;
+      }
+      if (verdict.action === 'keep') {
+        this.m.wireResolutions.inc({ action: 'kept' });
+        log.info('layer2: another speaker announces this IP; we rank higher and keep it', { ip: c.ip, mac: c.mac, node: this.ctx.nodeName });
+        this.reassert.add(c.ip);
+        this.schedule();
+        return;
+      }
+    }
     this.m.conflicts.inc({ phase: c.phase });
     this.conflicts.report(c);
   }

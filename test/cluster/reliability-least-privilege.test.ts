@@ -48,14 +48,21 @@ function raw(kc: KubeConfig, method: string, path: string): Promise<{ code: numb
   });
 }
 
-test('authorizer matrix: no verb on Secrets, no pods/exec|attach|portforward, no Leases outside openelb-system, no escalation paths', async () => {
+test('authorizer matrix: on Secrets only get of the beacon key and create in openelb-system; no pods/exec|attach|portforward, no Leases outside openelb-system, no escalation paths', async () => {
   const namespaces = ['openelb-system', 'kube-system', 'kube-node-lease', 'default'];
   const denied: Access[] = [];
   for (const ns of [...namespaces, undefined]) {
     for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']) {
+      // The one exception: the first speaker creates the beacon key Secret in its own namespace
+      // (Kubernetes cannot restrict create by name; create reveals nothing).
+      if (verb === 'create' && ns === 'openelb-system') continue;
       denied.push({ verb, resource: 'secrets', namespace: ns });
     }
   }
+  // The beacon key: get by name only; never list/watch/update/delete it, never read another Secret.
+  for (const verb of ['update', 'patch', 'delete']) denied.push({ verb, resource: 'secrets', namespace: 'openelb-system', name: 'openelb-beacon-key' });
+  denied.push({ verb: 'get', resource: 'secrets', namespace: 'openelb-system', name: 'some-other-secret' });
+  denied.push({ verb: 'get', resource: 'secrets', namespace: 'kube-system', name: 'openelb-beacon-key' });
   for (const ns of namespaces) {
     for (const sub of ['exec', 'attach', 'portforward']) {
       for (const verb of ['create', 'get']) denied.push({ verb, resource: 'pods', subresource: sub, namespace: ns, name: 'any' });
@@ -89,6 +96,8 @@ test('authorizer matrix: no verb on Secrets, no pods/exec|attach|portforward, no
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'openelb-system' },
     { verb: 'update', resource: 'services', subresource: 'status', namespace: 'default' },
     { verb: 'watch', resource: 'services' },
+    { verb: 'get', resource: 'secrets', namespace: 'openelb-system', name: 'openelb-beacon-key' },
+    { verb: 'create', resource: 'secrets', namespace: 'openelb-system' },
   ];
 
   const results = await Promise.all(denied.map(async (a) => [a, await allowed(a)] as const));

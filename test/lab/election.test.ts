@@ -69,10 +69,11 @@ test('steady state: no API writes per Service (only Lease renewals), no repeated
   for (const key of Object.keys(writes)) {
     assert.ok(key.startsWith('leases '), `only Lease writes in steady state, saw ${JSON.stringify(Object.fromEntries(delta))}`);
   }
-  // 3 membership Leases renewed every 500 ms plus the IPAM Lease: bounded by nodes, not Services.
+  // 3 membership Leases renewed every 10 s plus the IPAM Lease every 4 s: bounded by nodes, not
+  // Services (test/lab/liveness.test.ts measures a longer window).
   const leaseWrites = Object.values(writes).reduce((a, b) => a + b, 0);
-  assert.ok(leaseWrites <= (windowMs / 500 + 2) * 3 + (windowMs / 500 + 2), `lease writes ${leaseWrites}`);
-  assert.ok(leaseWrites >= 3, 'membership Leases are being renewed');
+  assert.ok(leaseWrites <= (windowMs / 10_000 + 2) * 3 + (windowMs / 4000 + 2), `lease writes ${leaseWrites}`);
+  assert.ok(leaseWrites >= 1, 'Leases are being renewed');
 });
 
 test('Local: the VIP follows the ready endpoints; none -> nobody answers and the Service says why', { timeout: 120_000 }, async () => {

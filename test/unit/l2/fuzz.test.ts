@@ -21,21 +21,11 @@ import { announcementFrames, probeAnswered, probeFrame } from '../../../src/l2/a
 import { formatMac, parseMac } from '../../../src/l2/mac.ts';
 import { formatIPv6, parseIPv6 } from '../../../src/net/ip.ts';
 import { ALL_CAPTURES, HOST_MAC, padded } from './fixtures.ts';
+import { mulberry32 } from '../seeded-random.ts';
 import { assertRoundTrip } from './round-trip.ts';
 
 /** Fixed, so a failure in CI is a failure on every re-run; other seeds are an env variable away. */
 const DEFAULT_SEED = 20_251_129;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const B = parseMac(HOST_MAC)!;
 const OWNED = new Set(['192.0.2.1', '192.0.2.2', '2001:db8::2', '2001:db8::5', 'fe80::ff:fe00:a', '0.0.0.0']);

@@ -1,0 +1,51 @@
+// Disagreement resolved on the wire. Two speakers can disagree about who is alive (asymmetric loss:
+// A hears B's beacons but B does not hear A's), and then both elect themselves for some IPs. Each
+// sees the other's gratuitous ARP / unsolicited NA for an IP it announces. The rule, the same on
+// every speaker: of the two, the node the election ranks higher for that IP (rendezvous score,
+// election.ts) keeps it; the other yields it. The decision depends only on (IP, the two names),
+// so both sides reach it independently, and a yield lasts until the views agree again: no fight,
+// no loop. A claim from a MAC that is not a speaker we know is a foreign host: reported, not fought.
+import { rendezvousScore } from './election.ts';
+
+export type ClaimVerdict =
+  | { action: 'keep' } // we outrank the claimant: keep answering (and re-announce, so caches come back)
+  | { action: 'yield'; to: string } // the claimant outranks us: stop answering until the views agree
+  | { action: 'foreign' }; // not a speaker: an address conflict for a human to fix
+
+/** What to do about `claimant` (a node name, undefined if the MAC is no speaker's) claiming `ip`. Pure. */
+export function judgeClaim(ip: string, self: string, claimant: string | undefined): ClaimVerdict {
+  if (claimant === undefined || claimant === self) return { action: 'foreign' };
+  return outranks(claimant, self, ip) ? { action: 'yield', to: claimant } : { action: 'keep' };
+}
+
+/** Whether node `a` ranks above `b` for `ip` (the election's order: higher score, then lower name). */
+export function outranks(a: string, b: string, ip: string): boolean {
+  const sa = rendezvousScore(a, ip);
+  const sb = rendezvousScore(b, ip);
+  return sa > sb || (sa === sb && a < b);
+}
+
+export interface Yield {
+  to: string;
+  /** The pool (Eip) of the IP, whose alive set decides when the yield ends. */
+  pool: string;
+}
+
+/**
+ * The yields still in force: one ends when the node we yielded to is no longer in the roster (its
+ * Lease expired or was released: it is gone) or is alive in our own view of the pool (then the
+ * election itself gives it the IP). Until then the views disagree and the other keeps the IP. Pure.
+ */
+export function yieldsInForce(
+  yields: ReadonlyMap<string, Yield>,
+  roster: ReadonlySet<string>,
+  aliveFor: (pool: string) => ReadonlySet<string> | undefined,
+): Map<string, Yield> {
+  const out = new Map<string, Yield>();
+  for (const [ip, y] of yields) {
+    if (!roster.has(y.to)) continue;
+    if (aliveFor(y.pool)?.has(y.to)) continue;
+    out.set(ip, y);
+  }
+  return out;
+}
