@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { V1Service } from '@kubernetes/client-node';
 import { type EipObject } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
+import type { EipInput } from '../../src/ipam/pool.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -103,15 +104,8 @@ export async function waitLeader(c: TypedKubeClient, node: string, timeoutMs = 1
   }
 }
 
-export interface EipSpecIn {
-  address: string;
-  protocol?: string;
-  interface?: string;
-  disable?: boolean;
-  priority?: number;
-  namespaces?: string[];
-  namespaceSelector?: Record<string, string>;
-}
+/** An Eip spec as tests write it: the IPAM's own input shape, with the selector as a label map. */
+export type EipSpecIn = Omit<EipInput['spec'], 'namespaceSelector'> & { namespaceSelector?: Record<string, string> };
 
 export async function createEip(c: TypedKubeClient, name: string, spec: EipSpecIn, annotations: Record<string, string> = {}): Promise<EipObject> {
   return (await c.custom.createClusterCustomObject({
