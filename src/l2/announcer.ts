@@ -66,6 +66,12 @@ export interface AnnouncerOptions {
   /** Clock for the conflict report bound (default Date.now). */
   now?: () => number;
   onConflict?: (c: Conflict) => void;
+  /**
+   * Every change of claimer of an address we announce, unbounded (onConflict is the bounded
+   * report of the same claims). For decisions that must see each claim, such as the speaker
+   * settling a claim by another speaker on the wire; never for log lines or API writes.
+   */
+  onClaim?: (c: Conflict) => void;
   onStateChange?: (ip: string, s: AnnounceState) => void;
 }
 
@@ -95,8 +101,8 @@ interface Entry {
 type Port = NicPort<Entry>;
 
 export class Announcer {
-  readonly #opts: Required<Omit<AnnouncerOptions, 'registry' | 'onConflict' | 'onStateChange' | 'watchMode' | 'conflictReports'>> &
-    Pick<AnnouncerOptions, 'onConflict' | 'onStateChange' | 'watchMode'>;
+  readonly #opts: Required<Omit<AnnouncerOptions, 'registry' | 'onConflict' | 'onClaim' | 'onStateChange' | 'watchMode' | 'conflictReports'>> &
+    Pick<AnnouncerOptions, 'onConflict' | 'onClaim' | 'onStateChange' | 'watchMode'>;
   readonly #m: L2Metrics;
   readonly #limiter: ReportLimiter;
   readonly #entries = new Map<string, Entry>();
@@ -116,6 +122,7 @@ export class Announcer {
       sysRoot: opts.sysRoot ?? '/sys/class/net',
       now: opts.now ?? Date.now,
       onConflict: opts.onConflict,
+      onClaim: opts.onClaim,
       onStateChange: opts.onStateChange,
       watchMode: opts.watchMode,
     };
@@ -390,6 +397,8 @@ export class Announcer {
     e.lastClaimMac = mac;
     e.conflictMac = mac;
     this.#m.conflict(e.labels, 'announced');
+    const onClaim = this.#opts.onClaim;
+    if (onClaim) guard(() => onClaim({ ip, nic: e.nic, mac, phase: 'announced' }));
     // Not fought (see claimChangesOwner), and reported within a bound per IP and per MAC: two
     // spoofed MACs taking turns would otherwise be one log line and one Event per frame.
     const verdict = this.#limiter.check(ip, mac, this.#opts.now());

@@ -160,6 +160,7 @@ export class Layer2Controller implements Controller {
       registry: ctx.registry,
       ...(opts.announcer ?? {}),
       onConflict: (c) => this.onConflict(c),
+      onClaim: (c) => this.onClaim(c),
       onStateChange: (ip, s) => this.onStateChange(ip, s),
     });
     this.conflicts = new ConflictReporter({ nodeName: ctx.nodeName, events: ctx.events, servicesOf: (ip) => this.servicesOf.get(ip) ?? [] });
@@ -530,28 +531,36 @@ export class Layer2Controller implements Controller {
     return undefined;
   }
 
-  private onConflict(c: Conflict): void {
-    if (c.phase === 'announced' && this.owned.has(c.ip)) {
-      const verdict = judgeClaim(c.ip, this.ctx.nodeName, this.speakerOfMac(c.nic, c.mac));
-      if (verdict.action === 'yield') {
-        const pool = this.eipOf.get(c.ip) ?? '';
-        this.yields.set(c.ip, { to: verdict.to, pool });
-        this.m.wireResolutions.inc({ action: 'yielded' });
-        log.info('layer2: another speaker announces this IP and ranks higher for it; yielding until our views agree', { ip: c.ip, to: verdict.to, node: this.ctx.nodeName });
-        this.schedule();
-        return;
-      }
-      if (verdict.action === 'keep') {
-        this.m.wireResolutions.inc({ action: 'kept' });
-        log.info('layer2: another speaker announces this IP; we rank higher and keep it', { ip: c.ip, mac: c.mac, node: this.ctx.nodeName });
-        this.reassert.add(c.ip);
-        this.schedule();
-        return;
-      }
+  /**
+   * Every claim of an IP we announce (unbounded, from the announcer): another speaker's claim is
+   * settled on the wire here, each time. The announcer's conflict reports are bounded per source
+   * MAC, and one speaker taking over many IPs is one MAC: deciding from reports would leave IPs
+   * beyond that bound answered by two nodes.
+   */
+  private onClaim(c: Conflict): void {
+    if (!this.owned.has(c.ip)) return;
+    const verdict = judgeClaim(c.ip, this.ctx.nodeName, this.speakerOfMac(c.nic, c.mac));
+    if (verdict.action === 'yield') {
+      const pool = this.eipOf.get(c.ip) ?? '';
+      this.yields.set(c.ip, { to: verdict.to, pool });
+      this.m.wireResolutions.inc({ action: 'yielded' });
+      log.info('layer2: another speaker announces this IP and ranks higher for it; yielding until our views agree', { ip: c.ip, to: verdict.to, node: this.ctx.nodeName });
+      this.schedule();
+    } else if (verdict.action === 'keep') {
+      this.m.wireResolutions.inc({ action: 'kept' });
+      log.info('layer2: another speaker announces this IP; we rank higher and keep it', { ip: c.ip, mac: c.mac, node: this.ctx.nodeName });
+      this.reassert.add(c.ip);
+      this.schedule();
     }
+  }
+
+  /** A bounded report of a claim (or a probe conflict): Events and logs, unless a peer speaker made it (onClaim settles those). */
+  private onConflict(c: Conflict): void {
+    if (c.phase === 'announced' && this.owned.has(c.ip) && judgeClaim(c.ip, this.ctx.nodeName, this.speakerOfMac(c.nic, c.mac)).action !== 'foreign') return;
     this.m.conflicts.inc({ phase: c.phase });
     this.conflicts.report(c);
   }
+
 
   private onStateChange(_ip: string, s: AnnounceState): void {
     // Reaching 'announcing' (after a probe) is when the annotation becomes true: one coalesced
