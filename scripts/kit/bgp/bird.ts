@@ -70,17 +70,20 @@ export function parseBirdProtocols(text: string): SessionInfo[] {
   const out: SessionInfo[] = [];
   let cur: SessionInfo | undefined;
   let isBgp = false;
+  let since = '';
   for (const line of text.split('\n')) {
-    const head = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+/.exec(line);
-    if (head && !line.startsWith(' ') && head[1] !== 'Name' && !line.startsWith('BIRD')) {
+    // name proto table state since info
+    const head = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/.exec(line);
+    if (head && head[1] !== 'Name' && !line.startsWith('BIRD')) {
       isBgp = head[2] === 'BGP';
+      since = head[5]!;
       cur = undefined;
       continue;
     }
     if (!isBgp) continue;
     const state = /^\s+BGP state:\s+(\S+)/.exec(line);
     if (state) {
-      cur = { peer: '', state: normalizeState(state[1]!) };
+      cur = { peer: '', state: normalizeState(state[1]!), since };
       out.push(cur);
       continue;
     }

@@ -75,7 +75,8 @@ interface FrrNeighbor {
   bgpState?: string;
   lastResetDueTo?: string;
   lastNotificationReason?: string;
-  lastErrorCodeSubcode?: string;
+  connectionsDropped?: number;
+  bgpTimerUpEstablishedEpoch?: number;
   messageStats?: { notificationsSent?: number; notificationsRecv?: number };
   addressFamilyInfo?: Record<string, { acceptedPrefixCounter?: number }>;
 }
@@ -93,8 +94,11 @@ export function parseFrrNeighbors(json: string): SessionInfo[] {
         prefixesReceived: accepted,
         notificationsReceived: n.messageStats?.notificationsRecv,
         notificationsSent: n.messageStats?.notificationsSent,
+        drops: n.connectionsDropped ?? 0,
       };
-      const err = n.lastNotificationReason ?? n.lastResetDueTo;
+      if (n.bgpTimerUpEstablishedEpoch !== undefined) info.since = String(n.bgpTimerUpEstablishedEpoch);
+      // lastResetDueTo says "Waiting for peer OPEN" on a session that never dropped: only a reset counts.
+      const err = n.lastNotificationReason ?? ((n.connectionsDropped ?? 0) > 0 ? n.lastResetDueTo : undefined);
       if (err) info.lastError = err;
       return info;
     });

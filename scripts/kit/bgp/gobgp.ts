@@ -42,6 +42,8 @@ export function gobgpConfig(spec: RouterSpec): string {
       `    hold-time = ${p.holdTime ?? hold}`,
       `    keepalive-interval = ${p.keepalive ?? keepalive}`,
       `    connect-retry = ${retry}`,
+      // After a reset (a NOTIFICATION) wait 1 s, not 30, before connecting again: tests watch recovery.
+      '    idle-hold-time-after-reset = 1',
       '  [neighbors.transport.config]',
       ...(p.port ? [`    remote-port = ${p.port}`] : []),
       ...(p.passive ? ['    passive-mode = true'] : []),
@@ -60,7 +62,9 @@ interface GobgpPeer {
     neighbor_address?: string;
     session_state?: number | string;
     messages?: { received?: { notification?: number }; sent?: { notification?: number } };
+    flops?: number;
   };
+  timers?: { state?: { uptime?: { seconds?: number } } };
   afi_safis?: Array<{ state?: { received?: number; accepted?: number } }>;
 }
 
@@ -80,6 +84,8 @@ export function parseGobgpNeighbors(json: string): SessionInfo[] {
       prefixesReceived: accepted,
       notificationsReceived: p.state?.messages?.received?.notification ?? 0,
       notificationsSent: p.state?.messages?.sent?.notification ?? 0,
+      drops: p.state?.flops ?? 0,
+      ...(p.timers?.state?.uptime?.seconds !== undefined ? { since: String(p.timers.state.uptime.seconds) } : {}),
     };
   });
 }

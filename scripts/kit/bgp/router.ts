@@ -61,8 +61,12 @@ export interface SessionInfo {
   /** NOTIFICATIONs this router received / sent on this session, when the router counts them. */
   notificationsReceived?: number;
   notificationsSent?: number;
-  /** The router's own text of the last error (BIRD "Last error", FRR lastResetDueTo, ...). */
+  /** The router's own text of the last error (BIRD "Last error", FRR's last NOTIFICATION or reset). */
   lastError?: string;
+  /** Established sessions that went down since the router started (FRR, GoBGP count them). */
+  drops?: number;
+  /** When the session's current state began, in the router's own words (a soak compares it). */
+  since?: string;
 }
 
 export type RouterKind = 'bird' | 'frr' | 'gobgp';
