@@ -87,7 +87,8 @@ export type Action =
 
 export type Event =
   | { type: 'start' }
-  | { type: 'stop'; reason?: string }
+  /** subcode: the Cease subcode to send (default 2, Administrative Shutdown; 3 peer de-configured, 6 configuration change). */
+  | { type: 'stop'; reason?: string; subcode?: number }
   | { type: 'tcp-connected'; conn: number }
   | { type: 'tcp-failed'; conn: number; reason: string }
   | { type: 'tcp-accepted' }
@@ -244,7 +245,7 @@ export function step(cfg: FsmConfig, state: FsmState, event: Event, now: number)
     case 'stop': {
       const reason = event.reason ?? 'administratively stopped';
       for (const c of [...b.s.conns]) {
-        b.drop(c.id, reason, c.stage === 'connecting' ? undefined : { code: CEASE, subcode: CEASE_ADMIN_SHUTDOWN });
+        b.drop(c.id, reason, c.stage === 'connecting' ? undefined : { code: CEASE, subcode: event.subcode ?? CEASE_ADMIN_SHUTDOWN });
       }
       b.s = { ...b.s, running: false, holding: false };
       b.actions.push({ type: 'clear-timer', timer: 'connect-retry' }, { type: 'clear-timer', timer: 'idle-hold' });
@@ -319,7 +320,10 @@ function timer(b: Builder, name: TimerName, connId: number | undefined): StepRes
     case 'connect-retry': {
       if (!b.s.running || b.s.holding || cfg.passive) return b.finish();
       const dialing = b.s.conns.filter((c) => c.dir === 'out' && c.stage === 'connecting');
-      for (const c of dialing) b.drop(c.id, 'connect timed out');
+      for (const c of dialing) {
+        b.drop(c.id, 'connect timed out');
+        b.s = { ...b.s, lastError: `connect: no answer within ${cfg.connectRetry} s` };
+      }
       if (b.s.conns.length === 0) b.dial();
       else b.actions.push({ type: 'set-timer', timer: 'connect-retry', ms: b.retryMs() });
       return b.finish();
