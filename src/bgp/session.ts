@@ -163,9 +163,13 @@ export class PeerSession {
   }
 
   #dispatch(event: Event): void {
+    const before = this.#fsm.lastError;
     const r = step(this.#fsmCfg, this.#fsm, event, Date.now());
     this.#fsm = r.state;
     for (const a of r.actions) this.#apply(a);
+    // A new error without a state change (a dial timing out while already in Connect) is news too:
+    // it is how a TCP MD5 mismatch shows.
+    if (r.state.lastError !== before && !r.actions.some((a) => a.type === 'state')) this.#hooks.status(this.status());
   }
 
   #apply(a: Action): void {
