@@ -156,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
     nodeName: cfg.nodeName,
     registry,
     events: new EventRecorder({ client, instance: cfg.nodeName }),
-    informers: new SharedInformers(client),
+    informers: new SharedInformers(client, cfg.nodeName),
   };
   const controllers: Controller[] = [];
   // Layer 2 first in the list: it is stopped first, so peers take over our IPs before anything else.

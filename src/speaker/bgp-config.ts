@@ -24,7 +24,8 @@ const DEFAULT_RESTART_TIME = 120;
 
 /** A BgpConf or BgpPeer as the informer holds it (untyped spec). */
 export interface BgpObject {
-  metadata: { name: string; uid?: string; creationTimestamp?: string; generation?: number };
+  /** creationTimestamp is RFC 3339 text in JSON (client-node's types say Date). */
+  metadata: { name: string; uid?: string; creationTimestamp?: string | Date; generation?: number };
   spec?: unknown;
 }
 
@@ -75,8 +76,8 @@ function firstIPv4(addrs: readonly string[]): string | undefined {
 
 /** Older first, then by name: the order that decides which of two conflicting objects wins. */
 export function byAge(a: BgpObject, b: BgpObject): number {
-  const ta = Date.parse(a.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
-  const tb = Date.parse(b.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
+  const ta = Date.parse(String(a.metadata.creationTimestamp ?? '')) || Number.MAX_SAFE_INTEGER;
+  const tb = Date.parse(String(b.metadata.creationTimestamp ?? '')) || Number.MAX_SAFE_INTEGER;
   return ta - tb || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
 }
 

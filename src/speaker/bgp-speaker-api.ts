@@ -44,7 +44,7 @@ export interface MessageCounts {
   update: number;
   notification: number;
   keepalive: number;
-  routeRefresh: number;
+  refresh: number;
   total: number;
 }
 
@@ -62,8 +62,8 @@ export interface PeerStatus {
   negotiatedHoldTime?: number;
   messages: { sent: MessageCounts; received: MessageCounts };
   lastError?: string;
-  /** The peer's BGP identifier, once its OPEN was accepted. */
-  peerRouterId?: string;
+  /** Prefixes currently announced to the peer. */
+  announced?: number;
 }
 
 /** The calls the controller makes on a speaker. */
