@@ -28,7 +28,7 @@ import { type Condition, setCondition } from '../kube/objects.ts';
 import type { BgpCachedObject } from '../kube/slim.ts';
 import { log } from '../log.ts';
 import { parseIP } from '../net/ip.ts';
-import type { BgpFinding, BgpNode } from './bgp-config.ts';
+import { type BgpFinding, type BgpNode, DEFAULT_BGPCONF } from './bgp-config.ts';
 import { type BgpPlan, bgpPlan, bgpWanted } from './bgp-plan.ts';
 import type { BgpSpeakerLike, ListenConfig, PeerStatus } from './bgp-speaker-api.ts';
 import {
@@ -259,6 +259,15 @@ export class BgpController implements Controller {
         this.speaker = s;
         this.speakerListen = listenKey;
         log.info('bgp: speaker started', { port: listen.port, addresses: listen.addresses, as: plan.global?.as, routerId: plan.global?.routerId });
+        // A port it cannot bind (179 without CAP_NET_BIND_SERVICE, another BGP daemon) leaves the
+        // speaker connecting out only: say so on BgpConf default, from this node.
+        void s.ready?.then(() => {
+          const errors = s.listenErrors?.() ?? [];
+          const conf = this.confs?.get(DEFAULT_BGPCONF);
+          if (errors.length === 0 || !conf || this.speaker !== s) return;
+          const message = `BgpConf ${DEFAULT_BGPCONF}: node ${this.ctx.nodeName} cannot accept BGP sessions (${errors.join('; ')}); it still connects to its peers unless they are passive. Use a listenPort of 1024 or more (e.g. 17900, as OpenELB's docs do), or give the speaker CAP_NET_BIND_SERVICE for 179`;
+          void this.ctx.events.warning(targetOf(conf, BGPCONF), 'ListenFailed', message, `bgp/${this.ctx.nodeName}/ListenFailed`);
+        });
       })();
       await this.speakerMaking;
       this.speakerMaking = undefined;
@@ -281,7 +290,7 @@ export class BgpController implements Controller {
       this.writeKey('bgppeers', obj, PEER_MAP, desired);
     }
     for (const obj of confs) {
-      const desired = obj.metadata.name === 'default' && plan.confStatus ? (plan.confStatus as unknown as JsonObject) : undefined;
+      const desired = obj.metadata.name === DEFAULT_BGPCONF && plan.confStatus ? (plan.confStatus as unknown as JsonObject) : undefined;
       this.writeKey('bgpconfs', obj, CONF_MAP, desired);
     }
   }
