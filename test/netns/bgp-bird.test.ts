@@ -1,0 +1,144 @@
+// BgpSpeaker against a real BIRD 2 in a router namespace (veth 10.77.0.1 router <-> 10.77.0.2 speaker):
+// sessions establish both ways, routes reach BIRD's table and the router's kernel FIB and are
+// withdrawn, close() withdraws and says Cease/Administrative Shutdown, TCP MD5 match and mismatch,
+// hold timer expiry when BIRD stops answering. The speaker runs as a child process in its namespace
+// (test/netns/fixtures/bgp-speaker-fixture.ts), on Node and (the establish test) on Deno.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { denoArgv, tsxArgv, type Child } from '../../scripts/kit/netns.ts';
+import type { PeerConfig } from '../../src/bgp/speaker.ts';
+import { bgpPair, birdConfig, events, lastStatus, send, SPEAKER_IP, speakerPeer, startBird, until, type Pair } from './fixtures/bgp-kit.ts';
+
+const FIXTURE = 'test/netns/fixtures/bgp-speaker-fixture.ts';
+
+function startSpeaker(p: Pair, cfg: { peers: PeerConfig[]; routes?: string[]; listen?: { port: number; addresses: string[] } }, argvFor = tsxArgv): Child {
+  return p.speaker.spawn(argvFor(FIXTURE, JSON.stringify(cfg)));
+}
+
+async function established(c: Child, timeoutMs = 15_000): Promise<void> {
+  await until('the session to be established', async () => lastStatus(c)?.state === 'established', timeoutMs);
+}
+
+async function fib(p: Pair): Promise<string[]> {
+  const out = await p.router.ip('-4', 'route', 'show', 'proto', 'bird');
+  return [...out.matchAll(/^(\S+)\s+via\s+(\S+)/gm)].map((m) => `${m[1]} via ${m[2]}`).sort();
+}
+
+for (const [runtime, argvFor] of [
+  ['Node', tsxArgv],
+  ['Deno', denoArgv],
+] as const) {
+  test(`${runtime}, active: establishes with BIRD, routes reach BIRD and the FIB, change and close() withdraw (Cease 6/2)`, async (t) => {
+    const p = await bgpPair(t);
+    const bird = await startBird(p, birdConfig({ passive: true }));
+    const sp = startSpeaker(p, { peers: [speakerPeer()], routes: ['192.0.2.10/32', '192.0.2.11/32'] }, argvFor);
+    await sp.waitForLine(/"ready"/, 30_000);
+    await established(sp);
+    assert.deepEqual(await until('routes in BIRD', async () => ((await bird.routes()).length === 2 ? bird.routes() : undefined)), ['192.0.2.10/32', '192.0.2.11/32']);
+    assert.match(await bird.protocol(), /BGP state:\s+Established/);
+    await until('routes in the router FIB', async () => (await fib(p)).length === 2);
+    assert.deepEqual(await fib(p), [`192.0.2.10 via ${SPEAKER_IP}`, `192.0.2.11 via ${SPEAKER_IP}`]);
+    const st = lastStatus(sp)!;
+    assert.equal(st.negotiatedHoldTime, 9);
+    assert.ok(st.uptimeStart! > 0);
+
+    send(sp, { cmd: 'routes', routes: ['192.0.2.11/32', '192.0.2.12/32'] });
+    await until('BIRD to see the change', async () => (await bird.routes()).join() === '192.0.2.11/32,192.0.2.12/32');
+
+    send(sp, { cmd: 'close', withdraw: true });
+    await sp.waitForLine(/"closed"/);
+    await until('routes gone from BIRD', async () => (await bird.routes()).length === 0, 5000);
+    assert.match(await bird.protocol(), /Received: Administrative shutdown/);
+    assert.deepEqual(await fib(p), []);
+    const closed = events(sp).find((e) => e.event === 'closed')!;
+    assert.ok((closed['ms'] as number) < 1000, `close() took ${String(closed['ms'])} ms`);
+  });
+}
+
+test('Node, passive: BIRD dials the listener; an unknown source is closed at once and logged once', async (t) => {
+  const p = await bgpPair(t);
+  const bird = await startBird(p, birdConfig({ passive: false }));
+  const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true })], routes: ['192.0.2.20/32'], listen: { port: 179, addresses: [SPEAKER_IP] } });
+  await sp.waitForLine(/"ready"/, 30_000);
+  await established(sp);
+  assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.20/32']);
+  assert.equal(lastStatus(sp)!.messages!.sent.open, 1, 'a passive peer never dialed: one connection, one OPEN');
+
+  // A stranger (second address on the router side) connects twice: closed each time, one log line.
+  await p.router.ip('addr', 'add', '10.77.0.9/24', 'dev', 'eth0');
+  const py = `import socket
+for i in range(2):
+    s = socket.socket(); s.bind(('10.77.0.9', 0)); s.settimeout(3); s.connect(('${SPEAKER_IP}', 179))
+    print('eof' if s.recv(10) == b'' else 'data')`;
+  const r = await p.router.run(['python3', '-c', py]);
+  assert.deepEqual(r.trim().split('\n'), ['eof', 'eof']);
+  const logs = events(sp).filter((e) => e.event === 'log' && e['source'] === '10.77.0.9');
+  assert.equal(logs.length, 1, JSON.stringify(logs));
+  assert.equal(lastStatus(sp)!.state, 'established', 'the real session is untouched');
+});
+
+test('Node, TCP MD5: matching passwords establish (active and passive); a mismatch does not, and the status says why', async (t) => {
+  await t.test('active, match', async (t) => {
+    const p = await bgpPair(t);
+    const bird = await startBird(p, birdConfig({ passive: true, password: 'correct horse' }));
+    const sp = startSpeaker(p, { peers: [speakerPeer({ authPassword: 'correct horse' })], routes: ['192.0.2.30/32'] });
+    await established(sp, 20_000);
+    assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.30/32']);
+  });
+  await t.test('passive, match (key on the listening socket)', async (t) => {
+    const p = await bgpPair(t);
+    await startBird(p, birdConfig({ passive: false, password: 'battery staple' }));
+    const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, authPassword: 'battery staple' })], listen: { port: 179, addresses: [SPEAKER_IP] } });
+    await established(sp, 20_000);
+  });
+  await t.test('active, mismatch: never established; lastError names the MD5 password and the BgpPeer', async (t) => {
+    const p = await bgpPair(t);
+    const bird = await startBird(p, birdConfig({ passive: true, password: 'right' }));
+    const sp = startSpeaker(p, { peers: [speakerPeer({ authPassword: 'wrong', connectRetry: 2 })] });
+    const st = await until('a connect failure in the status', async () => {
+      const s = lastStatus(sp);
+      return s?.lastError ? s : undefined;
+    });
+    assert.match(st.lastError!, /connect: no answer within 2 s; TCP MD5 is configured: a password mismatch looks exactly like this .* BgpPeer router1/);
+    assert.ok(!events(sp).some((e) => e.event === 'status' && e.state === 'established'));
+    assert.doesNotMatch(await bird.protocol(), /Established/);
+  });
+  await t.test('passive, mismatch: BIRD never gets through to the listener', async (t) => {
+    const p = await bgpPair(t);
+    const bird = await startBird(p, birdConfig({ passive: false, password: 'right' }));
+    const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, authPassword: 'wrong' })], listen: { port: 179, addresses: [SPEAKER_IP] } });
+    await sp.waitForLine(/"ready"/, 30_000);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.ok(!events(sp).some((e) => e.event === 'status' && e.state !== 'active'), JSON.stringify(events(sp).map((e) => e.state)));
+    assert.doesNotMatch(await bird.protocol(), /Established/);
+  });
+});
+
+test('Node: BIRD stops answering (SIGSTOP): hold timer expires (NOTIFICATION 4/0 sent), then the session comes back', async (t) => {
+  const p = await bgpPair(t);
+  const bird = await startBird(p, birdConfig({ passive: true, holdTime: 3 }));
+  const sp = startSpeaker(p, { peers: [speakerPeer({ holdTime: 3 })], routes: ['192.0.2.40/32'] });
+  await established(sp);
+  const pid = bird.child.pid!;
+  process.kill(pid, 'SIGSTOP');
+  let resumed = false;
+  t.after(() => {
+    if (!resumed) process.kill(pid, 'SIGCONT');
+  });
+  const t0 = Date.now();
+  const down = await until('the hold timer to expire', async () => {
+    const s = lastStatus(sp);
+    return s && s.state !== 'established' ? s : undefined;
+  }, 10_000);
+  const waited = Date.now() - t0;
+  assert.match(down.lastError!, /hold timer expired \(3 s without a message from the peer\)/);
+  assert.equal(down.messages!.sent.notification, 1);
+  assert.ok(waited >= 1500, `dropped after ${waited} ms: not before the hold time could run out`);
+  process.kill(pid, 'SIGCONT');
+  resumed = true;
+  await until('re-established', async () => {
+    const s = lastStatus(sp);
+    return s?.state === 'established' && (s.since ?? 0) > t0;
+  }, 20_000);
+  assert.deepEqual(await until('route back in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.40/32']);
+});
