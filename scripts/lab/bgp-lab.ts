@@ -29,7 +29,9 @@ import { GobgpRouter, ensureGobgp } from '../kit/bgp/gobgp.ts';
 import { fibNextHops, waitForFib } from '../kit/bgp/fib.ts';
 import type { PeerSpec, Router, RouterKind, RouterSpec, SessionInfo } from '../kit/bgp/router.ts';
 import { requireRouterTools } from '../kit/bgp/tools.ts';
-import { SEED, SeedLab, type SeedLabOptions } from './lab.ts';
+import { LAB_LABEL, SEED, SeedLab, type SeedLabOptions } from './lab.ts';
+import { mergePatchOptions } from '../kit/typed-client.ts';
+import { EIP_GROUP, EIP_VERSION } from '../../src/kube/client.ts';
 
 /** The cluster's AS (BgpConf spec.as in OpenELB's walkthrough). */
 export const NODE_AS = 50000;
@@ -71,6 +73,27 @@ export interface BgpLabOptions {
   /** Next hops self-announced by routers' peers on this port (default NODE_BGP_PORT). */
   nodePort?: number;
 }
+
+/** A BgpPeer's spec as the lab writes it (upstream's field names). */
+export interface LabBgpPeer {
+  name: string;
+  router: RouterKind | { neighborAddress: string; peerAs: number };
+  holdTime?: number;
+  keepaliveInterval?: number;
+  connectRetry?: number;
+  authPassword?: string;
+  /** Only these nodes peer (spec.nodeSelector matchLabels kubernetes.io/hostname, one node). */
+  node?: string;
+}
+
+/** One node's entry of BgpPeer status.nodesPeerStatus (bgp-kube's shape, upstream's names). */
+export interface PeerStatusEntry {
+  peerState: { sessionState: string; neighborAddress?: string; peerAs?: number; localAs?: number; messages?: { received: Record<string, string>; sent: Record<string, string> } };
+  timersState?: Record<string, string>;
+  lastError?: string;
+}
+
+const BGP_API = { group: EIP_GROUP, version: EIP_VERSION } as const;
 
 export interface LabRouter {
   place: RouterPlace;
@@ -129,6 +152,13 @@ export class BgpLab {
   }
 
   private async build(gobgpBin: string): Promise<void> {
+    // Nodes as a kubelet reports them: the InternalIP is the router id when BgpConf has none.
+    for (const n of this.seed.nodes) {
+      await this.seed.admin.core.patchNodeStatus(
+        { name: n.name, body: { status: { addresses: [{ type: 'InternalIP', address: n.spec.ip4 }, { type: 'Hostname', address: n.name }] } } },
+        mergePatchOptions(),
+      );
+    }
     const kinds = this.opts.routers ?? ['bird', 'frr', 'gobgp'];
     const net = this.seed.net;
     if (!this.opts.birdOnClient) {
@@ -233,11 +263,85 @@ export class BgpLab {
     return this.gateway;
   }
 
-  /** Stops the routers (their temp dirs), then tears the seed lab down. Idempotent. */
+  // --- BGP API objects (cluster-scoped: labelled with the lab id and deleted at teardown) ---------
+
+  /** BgpConf default: the walkthrough's AS and listen port (router id: each node's InternalIP). */
+  async applyBgpConf(spec: Record<string, unknown> = {}): Promise<void> {
+    await this.replace('bgpconfs', 'BgpConf', 'default', { as: NODE_AS, listenPort: NODE_BGP_PORT, ...spec });
+  }
+
+  /** A BgpPeer for a lab router (or any neighbor). */
+  async applyBgpPeer(p: LabBgpPeer): Promise<void> {
+    const target = typeof p.router === 'string' ? { neighborAddress: this.router(p.router).place.lanIp, peerAs: ROUTERS[p.router].as } : p.router;
+    // Upstream's schema has the timers as strings (gobgp's float seconds).
+    const timers = {
+      ...(p.holdTime !== undefined ? { holdTime: String(p.holdTime) } : {}),
+      ...(p.keepaliveInterval !== undefined ? { keepaliveInterval: String(p.keepaliveInterval) } : {}),
+      ...(p.connectRetry !== undefined ? { connectRetry: String(p.connectRetry) } : {}),
+    };
+    await this.replace('bgppeers', 'BgpPeer', p.name, {
+      conf: { ...target, ...(p.authPassword !== undefined ? { authPassword: p.authPassword } : {}) },
+      ...(Object.keys(timers).length ? { timers: { config: timers } } : {}),
+      ...(p.node ? { nodeSelector: { matchLabels: { 'kubernetes.io/hostname': p.node } } } : {}),
+    });
+  }
+
+  /** Merge-patches a BgpPeer's spec (e.g. another authPassword). */
+  async patchBgpPeer(name: string, spec: Record<string, unknown>): Promise<void> {
+    await this.seed.admin.custom.patchClusterCustomObject({ ...BGP_API, plural: 'bgppeers', name, body: { spec } }, mergePatchOptions());
+  }
+
+  /** The bgp Eip of the walkthrough (or another range). */
+  async createBgpEip(address: string = BGP_POOL.address, name: string = BGP_POOL.name): Promise<string> {
+    return this.seed.createEip({ name, address, protocol: 'bgp' });
+  }
+
+  /** This node's status entry of BgpPeer `name`, or undefined. */
+  async peerStatus(name: string, node: string): Promise<PeerStatusEntry | undefined> {
+    const o = (await this.seed.admin.custom.getClusterCustomObject({ ...BGP_API, plural: 'bgppeers', name })) as { status?: { nodesPeerStatus?: Record<string, PeerStatusEntry> } };
+    return o.status?.nodesPeerStatus?.[node];
+  }
+
+  /** Polls BgpPeer `name`'s status entry of `node` until ok(entry); returns it, or throws with the last one. */
+  async waitPeerStatus(name: string, node: string, ok: (e: PeerStatusEntry | undefined) => boolean, what: string, timeoutMs = 20_000): Promise<PeerStatusEntry | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let last: PeerStatusEntry | undefined;
+    while (Date.now() < deadline) {
+      last = await this.peerStatus(name, node);
+      if (ok(last)) return last;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`BgpPeer ${name} status of ${node}: ${what} not reached in ${timeoutMs} ms: ${JSON.stringify(last)}\n${this.seed.logs(20)}`);
+  }
+
+  private async replace(plural: 'bgpconfs' | 'bgppeers', kind: string, name: string, spec: Record<string, unknown>): Promise<void> {
+    const api = this.seed.admin.custom;
+    await api.deleteClusterCustomObject({ ...BGP_API, plural, name }).catch(() => undefined);
+    const body = { apiVersion: `${EIP_GROUP}/${EIP_VERSION}`, kind, metadata: { name, labels: { [LAB_LABEL]: this.seed.id } }, spec };
+    for (let i = 0; ; i++) {
+      try {
+        await api.createClusterCustomObject({ ...BGP_API, plural, body });
+        this.created.add(`${plural}/${name}`);
+        return;
+      } catch (err) {
+        // 409 while the deletion above is still finishing.
+        if ((err as { code?: number }).code !== 409 || i > 50) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private readonly created = new Set<string>();
+
+  /** Stops the routers (their temp dirs), deletes the lab's BGP objects, then tears the seed lab down. Idempotent. */
   async teardown(): Promise<void> {
     if (this.tornDown) return;
     this.tornDown = true;
     await Promise.all([...this.routers.values()].map((r) => r.router.stop().catch(() => undefined)));
+    for (const key of this.created) {
+      const [plural, name] = key.split('/') as ['bgpconfs' | 'bgppeers', string];
+      await this.seed.admin?.custom.deleteClusterCustomObject({ ...BGP_API, plural, name }).catch(() => undefined);
+    }
     await this.seed.teardown();
   }
 }
