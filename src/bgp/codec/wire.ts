@@ -57,8 +57,14 @@ export class Reader {
     return this.view(n).slice();
   }
 
-  /** A reader over the next `n` bytes, with its own error for running short inside them. */
+  /**
+   * A reader over the next `n` bytes, with its own error for running short inside them, also thrown
+   * when the `n` bytes themselves overrun this reader: a section length that runs past the message
+   * is that section's error (RFC 4271 §6.3: an UPDATE's attribute length -> Malformed Attribute
+   * List 3/1), not a header error of the message.
+   */
   sub(n: number, short: () => BgpError = this.short): Reader {
+    if (n < 0 || n > this.remaining) throw short();
     const at = this.take(n);
     return new Reader(this.buf, at, at + n, short);
   }
