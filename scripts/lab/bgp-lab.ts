@@ -22,7 +22,7 @@
 //
 // birdOnClient (the demo): BIRD runs in the seed's client namespace (i-f3fozos0, 192.168.0.5), the
 // walkthrough's "BIRD machine", which is also where it curls from; no far client then.
-import { type Netns } from '../kit/netns.ts';
+import { type Child, type Netns, tsxArgv } from '../kit/netns.ts';
 import { BirdRouter } from '../kit/bgp/bird.ts';
 import { FrrRouter } from '../kit/bgp/frr.ts';
 import { GobgpRouter, ensureGobgp } from '../kit/bgp/gobgp.ts';
@@ -58,6 +58,9 @@ export const ROUTERS: Record<RouterKind, RouterPlace> = {
   gobgp: { kind: 'gobgp', lanIp: '192.168.0.13', as: 50003 },
 };
 
+/** The scripted peer of the fault tests (bgp-rogue-peer.ts) on the LAN. */
+export const ROGUE = { lanIp: '192.168.0.14', as: 50004 } as const;
+
 export interface BgpLabOptions {
   t?: { after(fn: () => unknown): void };
   /** Routers to start (default all three). */
@@ -72,6 +75,8 @@ export interface BgpLabOptions {
   birdOnClient?: boolean;
   /** Next hops self-announced by routers' peers on this port (default NODE_BGP_PORT). */
   nodePort?: number;
+  /** Start the scripted rogue peer (ROGUE) in its own namespace, listening on 179. */
+  rogue?: boolean;
 }
 
 /** A BgpPeer's spec as the lab writes it (upstream's field names). */
@@ -105,6 +110,8 @@ export class BgpLab {
   readonly routers = new Map<RouterKind, LabRouter>();
   /** The client behind the routers (undefined with birdOnClient). */
   far: Netns | undefined;
+  /** The rogue peer process (option rogue). */
+  rogue: Child | undefined;
   private wan: Netns | undefined;
   private gateway: RouterKind | undefined;
   private tornDown = false;
@@ -194,6 +201,12 @@ export class BgpLab {
     // allSettled: a router that started while another failed is in `routers`, so teardown stops it.
     const failed = (await Promise.allSettled(starts)).find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (this.opts.rogue) {
+      const ns = await net.namespace('rrogue');
+      await net.attach(this.seed.bridge, ns, 'eth0', { addr: `${ROGUE.lanIp}/${SEED.prefix4}` });
+      this.rogue = ns.spawn(tsxArgv('scripts/lab/bgp-rogue-peer.ts', '--as', String(ROGUE.as), '--id', ROGUE.lanIp));
+      await this.rogue.waitForLine(/^listening/, 30_000);
+    }
     const first = kinds.find((k) => ROUTERS[k].wanIp);
     if (this.far && first) await this.useGateway(first);
   }
@@ -257,6 +270,22 @@ export class BgpLab {
   async curlFar(ip: string, port = 80, timeoutS = 3): Promise<string> {
     if (!this.far) throw new Error('BGP lab without a far client (birdOnClient)');
     return (await this.far.run(['curl', '-s', '--max-time', String(timeoutS), `http://${ip}:${port}/`], { timeoutMs: timeoutS * 1000 + 2000 })).trim();
+  }
+
+  /** Lines the rogue peer printed that match re. */
+  rogueLines(re: RegExp): string[] {
+    return (this.rogue?.stdout ?? '').split('\n').filter((l) => re.test(l));
+  }
+
+  /** Waits until the rogue peer has printed `n` lines matching re; returns the n-th. */
+  async waitRogue(re: RegExp, n = 1, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hits = this.rogueLines(re);
+      if (hits.length >= n) return hits[n - 1]!;
+      if (Date.now() > deadline) throw new Error(`rogue peer: no ${n}. line ${re} within ${timeoutMs} ms\nstdout: ${(this.rogue?.stdout ?? '').slice(-2000)}\n${this.seed.logs(20)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   get gatewayKind(): RouterKind | undefined {
