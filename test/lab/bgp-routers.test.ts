@@ -79,6 +79,10 @@ test('Cluster: one next hop per node in BIRD\'s and FRR\'s kernel FIB, three pat
     await lab.useGateway(kind);
     assert.match(await lab.curlFar(web.ip), /^You've hit web-[01]$/, `through ${kind}`);
   }
+  // The far client has no other way to the VIP than a router.
+  await lab.far!.ip('route', 'del', '172.22.0.0/24');
+  await assert.rejects(lab.curlFar(web.ip, 80, 1), /curl/);
+  await lab.useGateway('bird');
   // A bgp Eip's IP is routed, never answered on the LAN.
   assert.deepEqual(await lab.seed.arpingAll(web.ip, 1), []);
 });
@@ -142,3 +146,21 @@ test(`a hung speaker (SIGSTOP: no FIN, no KEEPALIVE) is withdrawn at the routers
   for (const kind of FIB_ROUTERS) await lab.waitForFib(kind, web.ip, all(), 30_000);
 });
 
+
+test('doctor on a node: each BgpPeer\'s session from status, and a peer nobody answers for is probed and explained', async () => {
+  // The LAN client runs no BGP: its port 179 refuses.
+  await lab.applyBgpPeer({ name: 'lab-nobody', router: { neighborAddress: '192.168.0.5', peerAs: 64999 }, connectRetry: 2 });
+  const node = lab.seed.node('master1');
+  await lab.waitPeerStatus('lab-nobody', node.name, (e) => e !== undefined && e.peerState.sessionState !== 'ESTABLISHED', 'an entry that is not ESTABLISHED');
+  const argv = lab.seed.speakerArgv(node);
+  const r = await node.netns.exec([...argv.slice(0, argv.indexOf('speaker')), 'doctor', '--node-name', node.name, '--kubeconfig', lab.seed.cp.speakerKubeconfig, '--output', 'json'], { timeoutMs: 60_000, env: { KUBECONFIG: '' } });
+  assert.equal(r.code, 1, `doctor exits 1 for the refused peer\n${r.stdout}\n${r.stderr}`);
+  const checks = (JSON.parse(r.stdout) as { checks: Array<{ check: string; status: string; detail: string; problem?: string; fix?: string }> }).checks;
+  const by = (c: string) => checks.find((x) => x.check === c);
+  for (const kind of KINDS) assert.match(by(`bgp-peer ${PEERS[kind]}`)?.detail ?? '', new RegExp(`${ROUTERS[kind].lanIp.replace(/\./g, '\\.')} port 179 established since`));
+  const nobody = by('bgp-peer lab-nobody');
+  assert.equal(nobody?.status, 'problem');
+  assert.match(nobody?.problem ?? '', /192\.168\.0\.5 port 179 refuses TCP from this node/);
+  assert.equal(by('bgp')?.status, 'ok');
+  await lab.seed.admin.custom.deleteClusterCustomObject({ group: 'network.kubesphere.io', version: 'v1alpha2', plural: 'bgppeers', name: 'lab-nobody' });
+});
