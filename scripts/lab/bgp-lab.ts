@@ -362,6 +362,11 @@ export class BgpLab {
 
   private readonly created = new Set<string>();
 
+  /** Deletes this BgpConf/BgpPeer at teardown (objects applied with kubectl, e.g. by the demo). */
+  track(plural: 'bgpconfs' | 'bgppeers', name: string): void {
+    this.created.add(`${plural}/${name}`);
+  }
+
   /** Stops the routers (their temp dirs), deletes the lab's BGP objects, then tears the seed lab down. Idempotent. */
   async teardown(): Promise<void> {
     if (this.tornDown) return;
