@@ -361,24 +361,8 @@ spec:
   address: 172.22.0.2-172.22.0.10
 `;
 const BGP_DEPLOYMENT_YAML = DEPLOYMENT_YAML.replace(/layer2-openelb/g, 'bgp-openelb');
-const BGP_SERVICE_YAML = `kind: Service
-apiVersion: v1
-metadata:
-  name: bgp-svc
-  annotations:
-    lb.kubesphere.io/v1alpha1: openelb
-    protocol.openelb.kubesphere.io/v1alpha1: bgp
-    eip.openelb.kubesphere.io/v1alpha2: bgp-eip
-spec:
-  selector:
-    app: bgp-openelb
-  type: LoadBalancer
-  ports:
-    - name: http
-      port: 80
-      targetPort: 8080
-  externalTrafficPolicy: Cluster
-`;
+// The walkthrough's Service differs from the Layer 2 one only in the names and the protocol.
+const BGP_SERVICE_YAML = SERVICE_YAML.replace(/layer2/g, 'bgp');
 const BGP_VIP = '172.22.0.2';
 
 async function runBgpDemo(): Promise<number> {

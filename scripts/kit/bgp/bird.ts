@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Netns } from '../netns.ts';
-import { DEFAULT_TIMERS, type Router, type RouterSpec, type SessionInfo, checkSpec, normalizeState } from './router.ts';
+import { type Router, type RouterSpec, type SessionInfo, normalizeState, resolveSpec } from './router.ts';
 
 /**
  * bird.conf for spec. Every peer is a `protocol bgp` with both families' channels importing all
@@ -15,11 +15,7 @@ import { DEFAULT_TIMERS, type Router, type RouterSpec, type SessionInfo, checkSp
  * (what OpenELB's walkthrough configures).
  */
 export function birdConfig(spec: RouterSpec): string {
-  checkSpec(spec);
-  const families = spec.families ?? ['ipv4'];
-  const hold = spec.holdTime ?? DEFAULT_TIMERS.holdTime;
-  const keepalive = spec.keepalive ?? DEFAULT_TIMERS.keepalive;
-  const retry = spec.connectRetry ?? DEFAULT_TIMERS.connectRetry;
+  const { families, hold, keepalive, retry } = resolveSpec(spec);
   const merge = spec.multipath ?? true;
   const out: string[] = [
     `router id ${spec.routerId};`,

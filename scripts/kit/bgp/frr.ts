@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Child, Netns } from '../netns.ts';
-import { DEFAULT_TIMERS, type Router, type RouterSpec, type SessionInfo, checkSpec, normalizeState } from './router.ts';
+import { type Router, type RouterSpec, type SessionInfo, normalizeState, resolveSpec } from './router.ts';
 
 /** Where Debian's frr package puts the daemons (not on PATH). */
 export const FRR_DAEMON_DIR = '/usr/lib/frr';
@@ -22,11 +22,7 @@ export const FRR_DAEMON_DIR = '/usr/lib/frr';
  * nodes would confuse tests).
  */
 export function frrConfig(spec: RouterSpec): string {
-  checkSpec(spec);
-  const families = spec.families ?? ['ipv4'];
-  const hold = spec.holdTime ?? DEFAULT_TIMERS.holdTime;
-  const keepalive = spec.keepalive ?? DEFAULT_TIMERS.keepalive;
-  const retry = spec.connectRetry ?? DEFAULT_TIMERS.connectRetry;
+  const { families, hold, keepalive, retry } = resolveSpec(spec);
   const paths = (spec.multipath ?? true) ? 64 : 1;
   const out: string[] = [
     'frr defaults traditional',

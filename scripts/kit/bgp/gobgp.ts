@@ -8,18 +8,14 @@ import { tmpdir } from 'node:os';
 import process from 'node:process';
 import { join } from 'node:path';
 import { REPO_ROOT, type Child, type Netns } from '../netns.ts';
-import { DEFAULT_TIMERS, type Router, type RouterSpec, type SessionInfo, checkSpec, normalizeState } from './router.ts';
+import { type Router, type RouterSpec, type SessionInfo, normalizeState, resolveSpec } from './router.ts';
 
 /** TOML string literal (the spec's values are checked: no quotes or newlines in names/passwords). */
 const q = (s: string) => JSON.stringify(s);
 
 /** gobgpd.toml for spec: accept everything, send only what this router originates (gobgp global rib add). */
 export function gobgpConfig(spec: RouterSpec): string {
-  checkSpec(spec);
-  const families = spec.families ?? ['ipv4'];
-  const hold = spec.holdTime ?? DEFAULT_TIMERS.holdTime;
-  const keepalive = spec.keepalive ?? DEFAULT_TIMERS.keepalive;
-  const retry = spec.connectRetry ?? DEFAULT_TIMERS.connectRetry;
+  const { families, hold, keepalive, retry } = resolveSpec(spec);
   const out: string[] = [
     '[global.config]',
     `  as = ${spec.as}`,

@@ -119,3 +119,14 @@ export function checkSpec(spec: RouterSpec): void {
 }
 
 export const DEFAULT_TIMERS = { holdTime: 9, keepalive: 3, connectRetry: 1 } as const;
+
+/** What every config function starts from: the spec checked, its families and timers with defaults. */
+export function resolveSpec(spec: RouterSpec): { families: Family[]; hold: number; keepalive: number; retry: number } {
+  checkSpec(spec);
+  return {
+    families: spec.families ?? ['ipv4'],
+    hold: spec.holdTime ?? DEFAULT_TIMERS.holdTime,
+    keepalive: spec.keepalive ?? DEFAULT_TIMERS.keepalive,
+    retry: spec.connectRetry ?? DEFAULT_TIMERS.connectRetry,
+  };
+}
