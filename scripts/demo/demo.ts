@@ -195,6 +195,45 @@ async function announcer(lab: SeedLab, ip: string, not?: LabNode, timeoutMs = 15
   throw new Error(`no node answers ARP for ${ip} as the election says (last answer: ${seen?.name ?? 'none'})\n${lab.logs(15)}`);
 }
 
+/**
+ * The walkthroughs' Deployment and Service steps (`<prefix>-openelb.yaml`, `<prefix>-svc.yaml`,
+ * steps `first` and `first + 1`): applied with kubectl, the two pods run by the lab on worker-p001
+ * and worker-p002, and the Service's IP awaited.
+ */
+async function deployAndExpose(lab: SeedLab, prefix: 'layer2' | 'bgp', first: number, vip: string): Promise<{ svc: LabService; ip: string; podA: string; podB: string }> {
+  const ns = lab.namespace;
+  const deployment = DEPLOYMENT_YAML.replace(/layer2/g, prefix);
+  const service = SERVICE_YAML.replace(/layer2/g, prefix);
+  step(`Step ${first}: create the Deployment (${prefix}-openelb.yaml)`);
+  say(deployment.trimEnd().replace(/^/gm, '    '));
+  await kubectl(lab, ['apply', '-n', ns, '-f', '-'], { input: deployment, show: `kubectl apply -n ${ns} -f ${prefix}-openelb.yaml` });
+  const [podA, podB] = podNames(`${prefix}-openelb`);
+  say(`    (no kubelet here: the lab runs the two pods as HTTP servers answering "You've hit <pod name>",`);
+  say(`     ${podA} on worker-p001 and ${podB} on worker-p002, as in the walkthrough's kubectl get pod -o wide)`);
+
+  step(`Step ${first + 1}: create the Service (${prefix}-svc.yaml)`);
+  say(service.trimEnd().replace(/^/gm, '    '));
+  await kubectl(lab, ['apply', '-n', ns, '-f', '-'], { input: service, show: `kubectl apply -n ${ns} -f ${prefix}-svc.yaml` });
+  const name = `${prefix}-svc`;
+  await lab.cp.kubectl(['label', 'svc', name, '-n', ns, `${LAB_LABEL}=${lab.id}`, '--overwrite']);
+  const svc: LabService = { name, namespace: ns, key: `${ns}/${name}`, port: 80, policy: 'Cluster', family: 'IPv4', ip: '', pods: [] };
+  lab.services.set(svc.name, svc);
+  await lab.setPods(svc, [
+    { node: 'worker-p001', name: podA },
+    { node: 'worker-p002', name: podB },
+  ]);
+  const ip = await lab.waitForIp(svc, 30_000);
+  if (ip !== vip) say(`    (the walkthrough shows ${vip}; this run got ${ip})`);
+  return { svc, ip, podA, podB };
+}
+
+/** `kubectl get svc`: the Service is a LoadBalancer with the walkthrough's EXTERNAL-IP. */
+async function checkGetSvc(lab: SeedLab, svc: LabService, vip: string): Promise<void> {
+  const out = await kubectl(lab, ['get', 'svc', '-n', lab.namespace]);
+  const row = out.split('\n').find((l) => l.startsWith(`${svc.name} `))?.trim().split(/\s+/) ?? [];
+  expect(row[1] === 'LoadBalancer' && row[3] === vip && /^80:\d+\/TCP$/.test(row[4] ?? ''), `kubectl get svc: ${svc.name} LoadBalancer EXTERNAL-IP ${vip} PORT(S) 80:<nodePort>/TCP (got ${row.slice(1, 5).join(' ')})`);
+}
+
 async function run(lab: SeedLab): Promise<void> {
   const ns = lab.namespace;
 
@@ -229,29 +268,9 @@ async function run(lab: SeedLab): Promise<void> {
   // Labelled so the lab's teardown (and a later run's leftover sweep) removes it.
   await lab.cp.kubectl(['label', 'eip', 'layer2-eip', `${LAB_LABEL}=${lab.id}`, '--overwrite']);
 
-  step('Step 4: create the Deployment (layer2-openelb.yaml)');
-  say(DEPLOYMENT_YAML.trimEnd().replace(/^/gm, '    '));
-  await kubectl(lab, ['apply', '-n', ns, '-f', '-'], { input: DEPLOYMENT_YAML, show: `kubectl apply -n ${ns} -f layer2-openelb.yaml` });
-  const [podA, podB] = podNames();
-  say(`    (no kubelet here: the lab runs the two pods as HTTP servers answering "You've hit <pod name>",`);
-  say(`     ${podA} on worker-p001 and ${podB} on worker-p002, as in the walkthrough's kubectl get pod -o wide)`);
-
-  step('Step 5: create the Service (layer2-svc.yaml)');
-  say(SERVICE_YAML.trimEnd().replace(/^/gm, '    '));
-  await kubectl(lab, ['apply', '-n', ns, '-f', '-'], { input: SERVICE_YAML, show: `kubectl apply -n ${ns} -f layer2-svc.yaml` });
-  await lab.cp.kubectl(['label', 'svc', 'layer2-svc', '-n', ns, `${LAB_LABEL}=${lab.id}`, '--overwrite']);
-  const svc: LabService = { name: 'layer2-svc', namespace: ns, key: `${ns}/layer2-svc`, port: 80, policy: 'Cluster', family: 'IPv4', ip: '', pods: [] };
-  lab.services.set(svc.name, svc);
-  await lab.setPods(svc, [
-    { node: 'worker-p001', name: podA },
-    { node: 'worker-p002', name: podB },
-  ]);
-  const ip = await lab.waitForIp(svc, 30_000);
-
+  const { svc, ip, podA, podB } = await deployAndExpose(lab, 'layer2', 4, SEED_VIP);
   step('Step 6: verify');
-  const svcOut = await kubectl(lab, ['get', 'svc', '-n', ns]);
-  const row = svcOut.split('\n').find((l) => l.startsWith('layer2-svc '))?.trim().split(/\s+/) ?? [];
-  expect(row[1] === 'LoadBalancer' && row[3] === SEED_VIP && /^80:\d+\/TCP$/.test(row[4] ?? ''), `kubectl get svc: layer2-svc LoadBalancer EXTERNAL-IP ${SEED_VIP} PORT(S) 80:<nodePort>/TCP (got ${row.slice(1, 5).join(' ')})`);
+  await checkGetSvc(lab, svc, SEED_VIP);
 
   let eipRow: string[] = [];
   for (let i = 0; i < 50; i++) {
@@ -360,9 +379,8 @@ metadata:
 spec:
   address: 172.22.0.2-172.22.0.10
 `;
-const BGP_DEPLOYMENT_YAML = DEPLOYMENT_YAML.replace(/layer2-openelb/g, 'bgp-openelb');
-// The walkthrough's Service differs from the Layer 2 one only in the names and the protocol.
-const BGP_SERVICE_YAML = SERVICE_YAML.replace(/layer2/g, 'bgp');
+// The walkthrough's Deployment and Service differ from the Layer 2 ones only in the names and the
+// protocol (deployAndExpose derives them).
 const BGP_VIP = '172.22.0.2';
 
 async function runBgpDemo(): Promise<number> {
@@ -423,29 +441,9 @@ async function bgpWalkthrough(bgp: BgpLab): Promise<void> {
   await kubectl(lab, ['apply', '-f', '-'], { input: BGP_EIP_YAML, show: 'kubectl apply -f bgp-eip.yaml' });
   await lab.cp.kubectl(['label', 'eip', BGP_POOL.name, `${LAB_LABEL}=${lab.id}`, '--overwrite']);
 
-  step('Step 5: create the Deployment (bgp-openelb.yaml)');
-  say(BGP_DEPLOYMENT_YAML.trimEnd().replace(/^/gm, '    '));
-  await kubectl(lab, ['apply', '-n', ns, '-f', '-'], { input: BGP_DEPLOYMENT_YAML, show: `kubectl apply -n ${ns} -f bgp-openelb.yaml` });
-  const [podA, podB] = podNames('bgp-openelb');
-  say(`    (no kubelet here: the lab runs the two pods as HTTP servers answering "You've hit <pod name>",`);
-  say(`     ${podA} on worker-p001 and ${podB} on worker-p002)`);
-
-  step('Step 6: create the Service (bgp-svc.yaml)');
-  say(BGP_SERVICE_YAML.trimEnd().replace(/^/gm, '    '));
-  await kubectl(lab, ['apply', '-n', ns, '-f', '-'], { input: BGP_SERVICE_YAML, show: `kubectl apply -n ${ns} -f bgp-svc.yaml` });
-  await lab.cp.kubectl(['label', 'svc', 'bgp-svc', '-n', ns, `${LAB_LABEL}=${lab.id}`, '--overwrite']);
-  const svc: LabService = { name: 'bgp-svc', namespace: ns, key: `${ns}/bgp-svc`, port: 80, policy: 'Cluster', family: 'IPv4', ip: '', pods: [] };
-  lab.services.set(svc.name, svc);
-  await lab.setPods(svc, [
-    { node: 'worker-p001', name: podA },
-    { node: 'worker-p002', name: podB },
-  ]);
-  const ip = await lab.waitForIp(svc, 30_000);
-
+  const { svc, ip, podA, podB } = await deployAndExpose(lab, 'bgp', 5, BGP_VIP);
   step('Step 7: verify');
-  const svcOut = await kubectl(lab, ['get', 'svc', '-n', ns]);
-  const row = svcOut.split('\n').find((l) => l.startsWith('bgp-svc '))?.trim().split(/\s+/) ?? [];
-  expect(row[1] === 'LoadBalancer' && row[3] === BGP_VIP && /^80:\d+\/TCP$/.test(row[4] ?? ''), `kubectl get svc: bgp-svc LoadBalancer EXTERNAL-IP ${BGP_VIP} PORT(S) 80:<nodePort>/TCP (got ${row.slice(1, 5).join(' ')})`);
+  await checkGetSvc(lab, svc, BGP_VIP);
   await kubectl(lab, ['get', 'nodes', '-o', 'custom-columns=NAME:.metadata.name,INTERNAL-IP:.status.addresses[0].address']);
 
   const all = bgp.nodeIps(lab.nodes.map((n) => n.name));
