@@ -12,7 +12,7 @@ import { canonicalIP, parseIPBytes } from '../net/ip.ts';
 import type { Prefix } from './codec/types.ts';
 import { AFI_IPV4, AFI_IPV6 } from './codec/types.ts';
 import { PeerSession, normalizeAddress } from './session.ts';
-import { peerConfigProblems, DEFAULT_PORT, emptyCounts, type ListenConfig, type PeerConfig, type PeerStatus, type RouteSpec } from './peer-config.ts';
+import { peerConfigProblems, peerTtl, DEFAULT_PORT, emptyCounts, type ListenConfig, type PeerConfig, type PeerStatus, type RouteSpec } from './peer-config.ts';
 import { desiredRibOut, diffRibOut, isEmptyDiff, parseRoute, type AdjRibOut, type IpFamily } from './rib-out.ts';
 import { endOfRibs, updatesForDiff } from './updates.ts';
 import { familyOf, Listener } from './transport.ts';
@@ -68,23 +68,27 @@ export class BgpSpeaker {
 
   async #startListening(listen: ListenConfig | undefined): Promise<void> {
     if (!listen || listen.port === -1) return;
+    // Let the caller's setPeers() right after construction land first, so the listener is prepared
+    // (MD5 keys, TTL) for those peers before listen() answers any SYN.
+    await Promise.resolve();
     const port = listen.port === 0 ? DEFAULT_PORT : listen.port;
     const addresses = listen.addresses.length > 0 ? listen.addresses : ['0.0.0.0', '::'];
     for (const address of addresses) {
       try {
-        const l = await Listener.open(address, port, (s) => this.#onAccept(s));
+        const l = await Listener.open(address, port, (s) => this.#onAccept(s), (fresh) => this.#prepareListener(fresh));
         if (this.#closed) {
           await l.close();
           return;
         }
         this.#listeners.push(l);
+        // Peers set while it was being opened.
+        this.#prepareListener(l);
       } catch (err) {
         const msg = `BgpConf listen ${address} port ${port}: ${(err as Error).message}; fix listenAddresses/listenPort (or free the port; another BGP daemon on this node?)`;
         this.#listenErrors.push(msg);
         this.#log.error('cannot listen for BGP connections', { address, port, error: msg });
       }
     }
-    this.#updateListenerKeys();
   }
 
   /** Problems binding the listen addresses (empty when all are listening). */
@@ -127,7 +131,7 @@ export class BgpSpeaker {
       });
       peer.session.start();
     }
-    this.#updateListenerKeys();
+    this.#updateListeners();
   }
 
   /** Announces exactly `routes` to every established peer (diffed against what each was sent). */
@@ -228,18 +232,31 @@ export class BgpSpeaker {
     peer.session.accept(sock);
   }
 
-  #updateListenerKeys(): void {
+  #updateListeners(): void {
+    for (const l of this.#listeners) this.#prepareListener(l);
+  }
+
+  /** MD5 keys of every peer with authPassword, and the TTL accepted sockets start with. */
+  #prepareListener(l: Listener): void {
     const keys = new Map<string, string>();
+    // Accepted sockets inherit the listener's TTL; where the runtime cannot set it per socket
+    // afterwards (Deno), the largest TTL any peer of the family needs keeps every session possible.
+    let ttl = 0;
     for (const p of this.#peers.values()) {
       const addr = canonicalIP(p.cfg.neighborAddress);
-      if (p.session && p.cfg.authPassword && addr) keys.set(addr, p.cfg.authPassword);
+      if (!p.session || !addr) continue;
+      if (p.cfg.authPassword) keys.set(addr, p.cfg.authPassword);
+      if (familyOf(addr) === l.family) ttl = Math.max(ttl, peerTtl(p.cfg));
     }
-    for (const l of this.#listeners) {
-      try {
-        l.setKeys(keys);
-      } catch (err) {
-        this.#log.error('cannot set TCP MD5 keys on the BGP listener', { error: (err as Error).message, fix: 'the kernel needs CONFIG_TCP_MD5SIG for BgpPeer authPassword' });
-      }
+    try {
+      l.setTtl(ttl || 64);
+    } catch (err) {
+      this.#log.warn('cannot set the TTL of the BGP listener', { error: (err as Error).message });
+    }
+    try {
+      l.setKeys(keys);
+    } catch (err) {
+      this.#log.error('cannot set TCP MD5 keys on the BGP listener', { error: (err as Error).message, fix: 'the kernel needs CONFIG_TCP_MD5SIG for BgpPeer authPassword' });
     }
   }
 

@@ -6,12 +6,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { denoArgv, tsxArgv, type Child } from '../../scripts/kit/netns.ts';
-import type { PeerConfig } from '../../src/bgp/speaker.ts';
-import { bgpPair, birdConfig, events, lastStatus, send, SPEAKER_IP, speakerPeer, startBird, until, type Pair } from './fixtures/bgp-kit.ts';
+import type { PeerConfig, PeerStatus } from '../../src/bgp/speaker.ts';
+import { bgpPair, birdConfig, captureTtls, events, lastStatus, ROUTER_IP6, send, SPEAKER_IP6, SPEAKER_IP, speakerPeer, startBird, until, type Pair } from './fixtures/bgp-kit.ts';
 
 const FIXTURE = 'test/netns/fixtures/bgp-speaker-fixture.ts';
 
-function startSpeaker(p: Pair, cfg: { peers: PeerConfig[]; routes?: string[]; listen?: { port: number; addresses: string[] } }, argvFor = tsxArgv): Child {
+interface SpeakerCfg {
+  peers: PeerConfig[];
+  routes?: string[];
+  listen?: { port: number; addresses: string[] };
+  nextHops?: { '4'?: string; '6'?: string };
+}
+
+function startSpeaker(p: Pair, cfg: SpeakerCfg, argvFor = tsxArgv): Child {
   return p.speaker.spawn(argvFor(FIXTURE, JSON.stringify(cfg)));
 }
 
@@ -28,19 +35,38 @@ for (const [runtime, argvFor] of [
   ['Node', tsxArgv],
   ['Deno', denoArgv],
 ] as const) {
-  test(`${runtime}, active: establishes with BIRD, routes reach BIRD and the FIB, change and close() withdraw (Cease 6/2)`, async (t) => {
+  test(`${runtime}, active: establishes with BIRD (TTL 1, graceful restart), routes reach BIRD and the FIB, route refresh, change and close() withdraw (Cease 6/2)`, async (t) => {
     const p = await bgpPair(t);
     const bird = await startBird(p, birdConfig({ passive: true }));
-    const sp = startSpeaker(p, { peers: [speakerPeer()], routes: ['192.0.2.10/32', '192.0.2.11/32'] }, argvFor);
+    const ttls = await captureTtls(p, SPEAKER_IP);
+    const sp = startSpeaker(p, { peers: [speakerPeer({ gracefulRestart: { restartTime: 120 } })], routes: ['192.0.2.10/32', '192.0.2.11/32'] }, argvFor);
     await sp.waitForLine(/"ready"/, 30_000);
     await established(sp);
     assert.deepEqual(await until('routes in BIRD', async () => ((await bird.routes()).length === 2 ? bird.routes() : undefined)), ['192.0.2.10/32', '192.0.2.11/32']);
-    assert.match(await bird.protocol(), /BGP state:\s+Established/);
+    const proto = await bird.protocol();
+    assert.match(proto, /BGP state:\s+Established/);
+    // BIRD lists what we advertised: route refresh, graceful restart (with the F bit: "preserved"), 4-octet AS.
+    const caps = proto.slice(proto.indexOf('Neighbor capabilities'));
+    assert.match(caps, /Route refresh\s+Graceful restart\s+Restart time: 120\s+AF supported: ipv4\s+AF preserved: ipv4\s+4-octet AS numbers/, caps);
     await until('routes in the router FIB', async () => (await fib(p)).length === 2);
     assert.deepEqual(await fib(p), [`192.0.2.10 via ${SPEAKER_IP}`, `192.0.2.11 via ${SPEAKER_IP}`]);
     const st = lastStatus(sp)!;
     assert.equal(st.negotiatedHoldTime, 9);
     assert.ok(st.uptimeStart! > 0);
+    const seen = await ttls.stop();
+    assert.ok(seen.length >= 3, `captured ${seen.length} packets`);
+    assert.deepEqual([...new Set(seen)], [1], 'eBGP without multihop: TTL 1 from the SYN on');
+
+    // ROUTE-REFRESH from BIRD: the Adj-RIB-Out is sent again.
+    const updatesBefore = st.messages!.sent.update;
+    await bird.birdc('reload', 'in', 'n1');
+    sp.write('{"cmd":"status"}\n');
+    await until('the refresh answered', async () => {
+      sp.write('{"cmd":"status"}\n');
+      const s = (events(sp).filter((e) => e.event === 'statuses').at(-1)?.['statuses'] as PeerStatus[] | undefined)?.[0];
+      return s && s.messages.received.refresh === 1 && s.messages.sent.update > updatesBefore;
+    });
+    assert.deepEqual(await bird.routes(), ['192.0.2.10/32', '192.0.2.11/32']);
 
     send(sp, { cmd: 'routes', routes: ['192.0.2.11/32', '192.0.2.12/32'] });
     await until('BIRD to see the change', async () => (await bird.routes()).join() === '192.0.2.11/32,192.0.2.12/32');
@@ -55,12 +81,20 @@ for (const [runtime, argvFor] of [
   });
 }
 
-test('Node, passive: BIRD dials the listener; an unknown source is closed at once and logged once', async (t) => {
+for (const [runtime, argvFor] of [
+  ['Node', tsxArgv],
+  ['Deno', denoArgv],
+] as const) {
+  test(`${runtime}, passive: BIRD dials the listener (multihop TTL 3 on the accepted socket); an unknown source is closed at once and logged once`, async (t) => {
   const p = await bgpPair(t);
   const bird = await startBird(p, birdConfig({ passive: false }));
-  const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true })], routes: ['192.0.2.20/32'], listen: { port: 179, addresses: [SPEAKER_IP] } });
+  const ttls = await captureTtls(p, SPEAKER_IP);
+  const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, ebgpMultihopTtl: 3 })], routes: ['192.0.2.20/32'], listen: { port: 179, addresses: [SPEAKER_IP] } }, argvFor);
   await sp.waitForLine(/"ready"/, 30_000);
   await established(sp);
+  const seen = await ttls.stop();
+  assert.ok(seen.length >= 3, `captured ${seen.length} packets`);
+  assert.deepEqual([...new Set(seen)], [3]);
   assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.20/32']);
   assert.equal(lastStatus(sp)!.messages!.sent.open, 1, 'a passive peer never dialed: one connection, one OPEN');
 
@@ -76,21 +110,27 @@ for i in range(2):
   assert.equal(logs.length, 1, JSON.stringify(logs));
   assert.equal(lastStatus(sp)!.state, 'established', 'the real session is untouched');
 });
+}
 
-test('Node, TCP MD5: matching passwords establish (active and passive); a mismatch does not, and the status says why', async (t) => {
-  await t.test('active, match', async (t) => {
-    const p = await bgpPair(t);
-    const bird = await startBird(p, birdConfig({ passive: true, password: 'correct horse' }));
-    const sp = startSpeaker(p, { peers: [speakerPeer({ authPassword: 'correct horse' })], routes: ['192.0.2.30/32'] });
-    await established(sp, 20_000);
-    assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.30/32']);
-  });
-  await t.test('passive, match (key on the listening socket)', async (t) => {
-    const p = await bgpPair(t);
-    await startBird(p, birdConfig({ passive: false, password: 'battery staple' }));
-    const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, authPassword: 'battery staple' })], listen: { port: 179, addresses: [SPEAKER_IP] } });
-    await established(sp, 20_000);
-  });
+test('TCP MD5: matching passwords establish (active and passive, Node and Deno); a mismatch does not, and the status says why', async (t) => {
+  for (const [runtime, argvFor] of [
+    ['Node', tsxArgv],
+    ['Deno', denoArgv],
+  ] as const) {
+    await t.test(`${runtime}: active, match`, async (t) => {
+      const p = await bgpPair(t);
+      const bird = await startBird(p, birdConfig({ passive: true, password: 'correct horse' }));
+      const sp = startSpeaker(p, { peers: [speakerPeer({ authPassword: 'correct horse' })], routes: ['192.0.2.30/32'] }, argvFor);
+      await established(sp, 30_000);
+      assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.30/32']);
+    });
+    await t.test(`${runtime}: passive, match (key on the listening socket)`, async (t) => {
+      const p = await bgpPair(t);
+      await startBird(p, birdConfig({ passive: false, password: 'battery staple' }));
+      const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, authPassword: 'battery staple' })], listen: { port: 179, addresses: [SPEAKER_IP] } }, argvFor);
+      await established(sp, 30_000);
+    });
+  }
   await t.test('active, mismatch: never established; lastError names the MD5 password and the BgpPeer', async (t) => {
     const p = await bgpPair(t);
     const bird = await startBird(p, birdConfig({ passive: true, password: 'right' }));
@@ -141,4 +181,33 @@ test('Node: BIRD stops answering (SIGSTOP): hold timer expires (NOTIFICATION 4/0
     return s?.state === 'established' && (s.since ?? 0) > t0;
   }, 20_000);
   assert.deepEqual(await until('route back in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.40/32']);
+});
+
+test('Node: both sides dial at once (collision): one session survives and stays up', async (t) => {
+  const p = await bgpPair(t);
+  const bird = await startBird(p, birdConfig({ passive: false, extra: 'connect delay time 0;' }));
+  const sp = startSpeaker(p, { peers: [speakerPeer({ connectRetry: 1 })], routes: ['192.0.2.60/32'], listen: { port: 179, addresses: [SPEAKER_IP] } });
+  await established(sp);
+  const first = lastStatus(sp)!;
+  await new Promise((r) => setTimeout(r, 3000));
+  const later = lastStatus(sp)!;
+  assert.equal(later.state, 'established');
+  assert.equal(later.uptimeStart, first.uptimeStart, 'no flap after establishment');
+  assert.match(await bird.protocol(), /BGP state:\s+Established/);
+  assert.deepEqual(await bird.routes(), ['192.0.2.60/32']);
+});
+
+test('Node, session over IPv6 with both families: IPv6 routes in MP_REACH with our v6 address, IPv4 routes with the v4 next hop given', async (t) => {
+  const p = await bgpPair(t);
+  const bird = await startBird(p, birdConfig({ passive: true, v6: true, channels: ['ipv4', 'ipv6'] }));
+  const sp = startSpeaker(p, {
+    peers: [speakerPeer({ neighborAddress: ROUTER_IP6, families: ['ipv4-unicast', 'ipv6-unicast'] })],
+    routes: ['192.0.2.70/32', '2001:db8::70/128'],
+    nextHops: { '4': SPEAKER_IP },
+  });
+  await established(sp);
+  const want = [`192.0.2.70/32 via ${SPEAKER_IP}`, `2001:db8::70/128 via ${SPEAKER_IP6}`];
+  assert.deepEqual(await until('both routes in BIRD', async () => ((await bird.routesVia()).length === 2 ? bird.routesVia() : undefined)), want);
+  send(sp, { cmd: 'routes', routes: ['192.0.2.70/32'] });
+  await until('the IPv6 route withdrawn (MP_UNREACH)', async () => (await bird.routes()).join() === '192.0.2.70/32');
 });
