@@ -105,7 +105,10 @@ export interface PathAttributes {
   as4Path?: AsSegment[];
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
-  /** Unrecognized optional attributes in wire order (transitive ones are passed on with the Partial bit set). */
+  /**
+   * Unrecognized optional attributes, in ascending type code (RFC 4271 §5's sending order; the
+   * decoder sorts them). Transitive ones are kept with their Partial bit, to be passed on with it set.
+   */
   unknown?: RawAttribute[];
 }
 
