@@ -151,8 +151,9 @@ async function runScenario(bird: Netns, us: Netns, sc: Scenario, dir: string): P
   }
 }
 
-export async function captureBird(scenarios: Scenario[] = SCENARIOS): Promise<Capture[]> {
-  const lab = await Lab.create();
+/** Runs the scenarios; with a node:test context the namespaces are also removed on t.after. */
+export async function captureBird(scenarios: Scenario[] = SCENARIOS, t?: Parameters<typeof Lab.create>[0]): Promise<Capture[]> {
+  const lab = await Lab.create(t);
   const dir = mkdtempSync(join(tmpdir(), 'oelb-bgpcap-'));
   try {
     const bird = await lab.namespace('bird');
