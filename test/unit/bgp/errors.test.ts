@@ -117,6 +117,13 @@ test('OPEN: RFC 9072 extended optional parameters, decoded and used by the encod
   assert.deepEqual(decodeMessage(bytes, FOUR), big);
 });
 
+test('OPEN: a capability too big for a standard optional parameter (value 254 or 255 bytes) goes extended', () => {
+  for (const n of [253, 254, 255]) {
+    const big: OpenMessage = { type: 'open', version: 4, myAs: 65001, holdTime: 90, bgpId: '10.0.0.1', capabilities: [{ kind: 'unknown', code: 200, data: new Uint8Array(n).fill(7) }] };
+    assert.deepEqual(decodeMessage(encodeMessage(big, FOUR), FOUR), big, `value of ${n} bytes`);
+  }
+});
+
 test('OPEN: session checks of peer AS and BGP identifier', () => {
   const open = decodeMessage(BIRD.openAsTrans, FOUR) as OpenMessage;
   checkOpenPeer(open, { peerAs: 4200000001, localAs: 4200000002, localBgpId: '10.255.0.2' });
