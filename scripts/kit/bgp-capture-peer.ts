@@ -4,6 +4,10 @@
 // first KEEPALIVE it announces the configured prefixes (packUpdates) and End-of-RIB per family.
 // stdin commands: `garbage` sends a header with a broken marker (the router must answer 1/1),
 // `close` sends Cease and exits. argv[2] is the JSON PeerScript below.
+// With `cases`, the router's k-th connection gets case k instead: malformed bytes sent in place of
+// our OPEN ('open') or once the session is up ('established'), and the router's answer is printed
+// as `event case K notification CODE/SUBCODE DATAHEX`, `event case K none` (nothing within 1 s:
+// the session stayed up) or `event case K closed`; then `event cases-done`.
 import { createServer, type Socket } from 'node:net';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
@@ -29,19 +33,42 @@ export interface PeerScript {
   families: [number, number][];
   announce4?: { prefixes: Prefix[]; nextHop: string };
   announce6?: { prefixes: Prefix[]; nextHops: string[] };
+  cases?: PeerCase[];
+}
+
+export interface PeerCase {
+  when: 'open' | 'established';
+  hex: string;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function main(script: PeerScript): void {
+  let connections = 0;
   const server = createServer((sock) => {
-    server.close();
-    session(sock, script);
+    const k = connections++;
+    if (!script.cases) server.close();
+    else if (k >= script.cases.length) {
+      sock.destroy();
+      return;
+    }
+    session(sock, script, script.cases?.[k], k);
   });
   server.listen(script.port, '::', () => console.log('event listening'));
 }
 
-function session(sock: Socket, s: PeerScript): void {
+function session(sock: Socket, s: PeerScript, bad: PeerCase | undefined, k: number): void {
+  let answered = false;
+  const answer = (what: string) => {
+    if (answered || !bad) return;
+    answered = true;
+    console.log(`event case ${k} ${what}`);
+    if (k === (s.cases?.length ?? 0) - 1) console.log('event cases-done');
+  };
+  const sendRaw = (h: string) => {
+    console.log(`out ${h}`);
+    sock.write(Buffer.from(h, 'hex'));
+  };
   sock.setNoDelay(true);
   let opts: CodecOptions = { fourOctetAs: false };
   let peerFourOctet = false;
@@ -67,11 +94,22 @@ function session(sock: Socket, s: PeerScript): void {
       console.log(`in ${hex(raw)}`);
       const m = decodeMessage(raw, opts);
       buf = buf.slice(n);
-      if (m.type === 'open') {
+      if (m.type === 'notification') answer(`notification ${m.code}/${m.subcode} ${hex(m.data)}`);
+      if (m.type === 'open' && bad?.when === 'open') {
+        sendRaw(bad.hex);
+      } else if (m.type === 'open') {
         peerFourOctet = m.capabilities.some((c) => c.kind === 'four-octet-as');
         send({ type: 'open', version: 4, myAs: s.myAs > 0xffff ? 23456 : s.myAs, holdTime: m.holdTime, bgpId: s.bgpId, capabilities: caps });
         opts = { fourOctetAs: peerFourOctet && s.fourOctetAs };
         send({ type: 'keepalive' });
+      } else if (m.type === 'keepalive' && !established && bad) {
+        established = true;
+        sendRaw(bad.hex);
+        setTimeout(() => {
+          answer('none');
+          send({ type: 'notification', code: 6, subcode: 2, data: new Uint8Array(0) });
+          sock.end();
+        }, 1000).unref();
       } else if (m.type === 'keepalive' && !established) {
         established = true;
         console.log('event established');
@@ -84,15 +122,17 @@ function session(sock: Socket, s: PeerScript): void {
       } else if (m.type === 'update') {
         const eor = endOfRibFamily(m);
         if (eor) console.log(`event eor ${eor.afi}/${eor.safi}`);
-      } else if (m.type === 'notification') {
+      } else if (m.type === 'notification' && !bad) {
         console.log(`event notification ${m.code}/${m.subcode}`);
       }
     }
   });
   sock.on('close', () => {
+    if (bad) return answer('closed');
     console.log('event closed');
     process.exit(0);
   });
+  if (bad) return;
   createInterface({ input: process.stdin }).on('line', (line) => {
     if (line === 'garbage') {
       const bad = new Uint8Array(19).fill(0xff);

@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { Lab, type Netns, tsxArgv } from './netns.ts';
-import type { PeerScript } from './bgp-capture-peer.ts';
+import type { PeerCase, PeerScript } from './bgp-capture-peer.ts';
+import { encodeMessage, type OpenMessage } from '../../src/bgp/codec/index.ts';
 
 export interface Scenario {
   name: string;
@@ -173,7 +174,91 @@ export async function captureBird(scenarios: Scenario[] = SCENARIOS, t?: Paramet
   }
 }
 
-if (process.argv[1]?.endsWith('bgp-capture.ts')) {
+// ---------------------------------------------------------------- malformed messages
+
+export interface ErrorCase extends PeerCase {
+  name: string;
+}
+
+const MARKER = 'ff'.repeat(16);
+const h1 = (n: number) => n.toString(16).padStart(2, '0');
+const h2 = (n: number) => n.toString(16).padStart(4, '0');
+const message = (type: number, body: string) => MARKER + h2(19 + body.length / 2) + h1(type) + body;
+const attr = (flags: number, code: number, v: string) => h1(flags) + h1(code) + h1(v.length / 2) + v;
+const update = (withdrawn: string, attrs: string, nlri: string) => message(2, h2(withdrawn.length / 2) + withdrawn + h2(attrs.length / 2) + attrs + nlri);
+const OUR_OPEN: OpenMessage = {
+  type: 'open',
+  version: 4,
+  myAs: 65002,
+  holdTime: 90,
+  bgpId: '10.255.0.2',
+  capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }, { kind: 'four-octet-as', as: 65002 }],
+};
+const openHex = Buffer.from(encodeMessage(OUR_OPEN, { fourOctetAs: false })).toString('hex');
+/** OUR_OPEN with the bytes at `offset` (from the start of the message) replaced. */
+const patchOpen = (offset: number, bytes: string) => openHex.slice(0, offset * 2) + bytes + openHex.slice(offset * 2 + bytes.length);
+const ORIGIN = attr(0x40, 1, '00');
+const AS_PATH = attr(0x40, 2, '02010000fdea');
+const NEXT_HOP = attr(0x40, 3, '0aff0002');
+const NLRI = '20cb00710d';
+
+/** Malformed messages for BIRD, each on its own connection; the codec must answer each as BIRD does. */
+export const ERROR_CASES: ErrorCase[] = [
+  { name: 'OPEN version 3', when: 'open', hex: patchOpen(19, '03') },
+  { name: 'OPEN My AS 0', when: 'open', hex: patchOpen(20, '0000') },
+  { name: 'OPEN hold time 1', when: 'open', hex: patchOpen(22, '0001') },
+  { name: 'OPEN BGP identifier 0', when: 'open', hex: patchOpen(24, '00000000') },
+  { name: 'OPEN optional parameter type 1', when: 'open', hex: message(1, '04fdea005a0aff0002' + '04' + '0102abcd') },
+  { name: 'message type 9', when: 'established', hex: message(9, '') },
+  { name: 'KEEPALIVE of 20 bytes', when: 'established', hex: message(4, '00') },
+  { name: 'UPDATE unrecognized well-known attribute', when: 'established', hex: update('', ORIGIN + AS_PATH + NEXT_HOP + attr(0x40, 99, 'abcd'), NLRI) },
+  { name: 'UPDATE NLRI prefix length 33', when: 'established', hex: update('', ORIGIN + AS_PATH + NEXT_HOP, '21cb00710d00') },
+  { name: 'UPDATE MP_UNREACH_NLRI twice', when: 'established', hex: update('', attr(0x80, 15, '000201') + attr(0x80, 15, '000201'), '') },
+  { name: 'UPDATE ORIGIN 5', when: 'established', hex: update('', attr(0x40, 1, '05') + AS_PATH + NEXT_HOP, NLRI) },
+  { name: 'UPDATE without NEXT_HOP', when: 'established', hex: update('', ORIGIN + AS_PATH, NLRI) },
+  { name: 'UPDATE ORIGIN with the Optional flag', when: 'established', hex: update('', attr(0xc0, 1, '00') + AS_PATH + NEXT_HOP, NLRI) },
+];
+
+export interface ErrorAnswer {
+  name: string;
+  hex: string;
+  /** `notification C/S DATAHEX`, `none` (the session stayed up) or `closed`. */
+  answer: string;
+}
+
+/** Sends BIRD every case of `cases` and returns what it answered to each. */
+export async function birdAnswers(cases: ErrorCase[] = ERROR_CASES, t?: Parameters<typeof Lab.create>[0]): Promise<ErrorAnswer[]> {
+  const lab = await Lab.create(t);
+  const dir = mkdtempSync(join(tmpdir(), 'oelb-bgperr-'));
+  try {
+    const bird = await lab.namespace('bird');
+    const us = await lab.namespace('us');
+    await lab.veth(bird, 'eth0', us, 'eth0', { addrA: ['10.255.0.1/24'], addrB: ['10.255.0.2/24'] });
+    const sc = SCENARIOS[0]!;
+    const conf = join(dir, 'bird.conf');
+    // Reconnect at once after each error: the cases are one connection each.
+    writeFileSync(conf, sc.birdConfig.replace(TIMERS, 'connect delay time 1; connect retry time 1; start delay time 1; error wait time 1, 1;') + '\n');
+    const peer = us.spawn(tsxArgv('scripts/kit/bgp-capture-peer.ts', JSON.stringify({ ...sc.peer, port: 179, cases })));
+    await peer.waitForLine(/^event listening/);
+    const daemon = bird.spawn(['bird', '-f', '-c', conf, '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')]);
+    try {
+      await peer.waitForLine(/^event cases-done/, 15_000 + cases.length * 6000);
+    } finally {
+      await daemon.stop(2000);
+      await peer.stop(2000);
+    }
+    const answers = new Map<number, string>();
+    for (const m of peer.stdout.matchAll(/^event case (\d+) (.*)$/gm)) answers.set(Number(m[1]), m[2]!);
+    return cases.map((c, k) => ({ name: c.name, hex: c.hex, answer: answers.get(k) ?? 'missing' }));
+  } finally {
+    await lab.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('bgp-capture.ts') && process.argv.includes('--errors')) {
+  console.log(JSON.stringify(await birdAnswers(), null, 2));
+} else if (process.argv[1]?.endsWith('bgp-capture.ts')) {
   const at = process.argv.indexOf('--out');
   const file = at > 0 ? process.argv[at + 1] : undefined;
   const caps = await captureBird();
