@@ -95,8 +95,8 @@ export interface PathAttributes {
   nextHop?: string;
   med?: number;
   localPref?: number;
-  /** ATOMIC_AGGREGATE (well-known discretionary, no data): present or not. */
-  atomicAggregate?: boolean;
+  /** ATOMIC_AGGREGATE (well-known discretionary, no data): present (true) or absent. */
+  atomicAggregate?: true;
   /** AGGREGATOR: its AS is 2 or 4 octets on the wire depending on CodecOptions.fourOctetAs. */
   aggregator?: { as: number; address: string };
   /** RFC 1997 communities, each a 32-bit number (AS << 16 | value). */
