@@ -192,6 +192,8 @@ function encodedList(a: PathAttributes, opts: CodecOptions): Encoded[] {
     add(OPTIONAL_TRANSITIVE, ATTR_AS4_PATH, checkSegments('AS4_PATH', segs, 4), (w) => writeSegments(w, segs, 4));
   }
   const codes = new Set(out.map((e) => e.code));
+  if (a.unknown?.length === 0) throw new RangeError('bgp codec: unknown attributes must not be an empty list (omit the field)');
+  let last = -1;
   for (const u of a.unknown ?? []) {
     checkUint('attribute code', u.code, 8);
     checkUint('attribute flags', u.flags, 8);
@@ -199,6 +201,8 @@ function encodedList(a: PathAttributes, opts: CodecOptions): Encoded[] {
       throw new RangeError(`bgp codec: unknown attribute ${u.code}: flags 0x${u.flags.toString(16)} must have Optional set and the low 4 bits clear`);
     }
     if (codes.has(u.code)) throw new RangeError(`bgp codec: attribute ${u.code} appears twice`);
+    if (u.code < last) throw new RangeError(`bgp codec: unknown attributes must be in ascending type code order (${u.code} after ${last})`);
+    last = u.code;
     if (RECOGNIZED.has(u.code) && !rawMpAllowed(u)) throw new RangeError(`bgp codec: attribute ${u.code} has its own field; it cannot be sent as unknown`);
     if (u.data.length > 0xffff) throw new RangeError(`bgp codec: attribute ${u.code} is ${u.data.length} bytes (at most 65535)`);
     codes.add(u.code);
@@ -316,6 +320,9 @@ export function readAttributes(r: Reader, opts: CodecOptions): DecodedAttributes
       malformed.add(code);
     }
   }
+  // RFC 4271 §5: senders order attributes by type code, receivers must accept any order. One
+  // canonical order keeps decode(encode(x)) equal to x.
+  attributes.unknown?.sort((x, y) => x.code - y.code);
   return { attributes, faults, malformed };
 }
 

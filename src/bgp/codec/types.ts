@@ -95,8 +95,8 @@ export interface PathAttributes {
   nextHop?: string;
   med?: number;
   localPref?: number;
-  /** ATOMIC_AGGREGATE (well-known discretionary, no data): present or not. */
-  atomicAggregate?: boolean;
+  /** ATOMIC_AGGREGATE (well-known discretionary, no data): present (true) or absent. */
+  atomicAggregate?: true;
   /** AGGREGATOR: its AS is 2 or 4 octets on the wire depending on CodecOptions.fourOctetAs. */
   aggregator?: { as: number; address: string };
   /** RFC 1997 communities, each a 32-bit number (AS << 16 | value). */
@@ -105,7 +105,10 @@ export interface PathAttributes {
   as4Path?: AsSegment[];
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
-  /** Unrecognized optional attributes in wire order (transitive ones are passed on with the Partial bit set). */
+  /**
+   * Unrecognized optional attributes, in ascending type code (RFC 4271 §5's sending order; the
+   * decoder sorts them). Transitive ones are kept with their Partial bit, to be passed on with it set.
+   */
   unknown?: RawAttribute[];
 }
 
