@@ -33,8 +33,12 @@ export interface SpeakerOptions {
   log?: Logger;
 }
 
-/** How long close() waits for the withdrawals and NOTIFICATIONs to leave before destroying sockets. */
-export const CLOSE_DEADLINE_MS = 150;
+/**
+ * The most close() waits for sessions and listeners to finish closing (the 200 ms SIGTERM goal).
+ * Withdrawals and NOTIFICATIONs are written at once; each session destroys its sockets 100 ms after
+ * end() if the peer has not closed by then, so this bound is only reached when something hangs.
+ */
+export const CLOSE_DEADLINE_MS = 200;
 /** Distinct unknown sources remembered for "log once per source" (a scan must not grow memory). */
 const UNKNOWN_SOURCES_REMEMBERED = 1024;
 
@@ -164,7 +168,7 @@ export class BgpSpeaker {
 
   /**
    * Shuts every session down: with withdraw, UPDATEs withdrawing everything first; then NOTIFICATION
-   * Cease/Administrative Shutdown (6/2) and close. Resolves within ~CLOSE_DEADLINE_MS even when a
+   * Cease/Administrative Shutdown (6/2) and close. Resolves within CLOSE_DEADLINE_MS even when a
    * peer stops reading (its socket is destroyed).
    */
   async close(opts: { withdraw?: boolean } = {}): Promise<void> {
@@ -187,7 +191,7 @@ export class BgpSpeaker {
     await Promise.race([
       Promise.all([...stops, ...listeners]),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_DEADLINE_MS * 2);
+        timer = setTimeout(resolve, CLOSE_DEADLINE_MS);
       }),
     ]);
     if (timer) clearTimeout(timer);

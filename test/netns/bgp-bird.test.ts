@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { denoArgv, tsxArgv, type Child } from '../../scripts/kit/netns.ts';
 import type { PeerConfig, PeerStatus } from '../../src/bgp/speaker.ts';
-import { bgpPair, birdConfig, captureTtls, events, lastStatus, ROUTER_IP6, send, SPEAKER_IP6, SPEAKER_IP, speakerPeer, startBird, until, type Pair } from './fixtures/bgp-kit.ts';
+import { bgpPair, birdConfig, captureTtls, events, lastStatus, ROUTER_IP6, send, SPEAKER_IP6, SPEAKER_IP, speakerPeer, startBird, type Pair } from './fixtures/bgp-kit.ts';
+import { waitFor } from '../../scripts/kit/wait.ts';
 
 const FIXTURE = 'test/netns/fixtures/bgp-speaker-fixture.ts';
 
@@ -23,7 +24,7 @@ function startSpeaker(p: Pair, cfg: SpeakerCfg, argvFor = tsxArgv): Child {
 }
 
 async function established(c: Child, timeoutMs = 15_000): Promise<void> {
-  await until('the session to be established', async () => lastStatus(c)?.state === 'established', timeoutMs);
+  await waitFor('the session to be established', async () => lastStatus(c)?.state === 'established', timeoutMs);
 }
 
 async function fib(p: Pair): Promise<string[]> {
@@ -42,13 +43,13 @@ for (const [runtime, argvFor] of [
     const sp = startSpeaker(p, { peers: [speakerPeer({ gracefulRestart: { restartTime: 120 } })], routes: ['192.0.2.10/32', '192.0.2.11/32'] }, argvFor);
     await sp.waitForLine(/"ready"/, 30_000);
     await established(sp);
-    assert.deepEqual(await until('routes in BIRD', async () => ((await bird.routes()).length === 2 ? bird.routes() : undefined)), ['192.0.2.10/32', '192.0.2.11/32']);
+    assert.deepEqual(await waitFor('routes in BIRD', async () => ((await bird.routes()).length === 2 ? bird.routes() : undefined)), ['192.0.2.10/32', '192.0.2.11/32']);
     const proto = await bird.protocol();
     assert.match(proto, /BGP state:\s+Established/);
     // BIRD lists what we advertised: route refresh, graceful restart (with the F bit: "preserved"), 4-octet AS.
     const caps = proto.slice(proto.indexOf('Neighbor capabilities'));
     assert.match(caps, /Route refresh\s+Graceful restart\s+Restart time: 120\s+AF supported: ipv4\s+AF preserved: ipv4\s+4-octet AS numbers/, caps);
-    await until('routes in the router FIB', async () => (await fib(p)).length === 2);
+    await waitFor('routes in the router FIB', async () => (await fib(p)).length === 2);
     assert.deepEqual(await fib(p), [`192.0.2.10 via ${SPEAKER_IP}`, `192.0.2.11 via ${SPEAKER_IP}`]);
     const st = lastStatus(sp)!;
     assert.equal(st.negotiatedHoldTime, 9);
@@ -61,7 +62,7 @@ for (const [runtime, argvFor] of [
     const updatesBefore = st.messages!.sent.update;
     await bird.birdc('reload', 'in', 'n1');
     sp.write('{"cmd":"status"}\n');
-    await until('the refresh answered', async () => {
+    await waitFor('the refresh answered', async () => {
       sp.write('{"cmd":"status"}\n');
       const s = (events(sp).filter((e) => e.event === 'statuses').at(-1)?.['statuses'] as PeerStatus[] | undefined)?.[0];
       return s && s.messages.received.refresh === 1 && s.messages.sent.update > updatesBefore;
@@ -69,11 +70,11 @@ for (const [runtime, argvFor] of [
     assert.deepEqual(await bird.routes(), ['192.0.2.10/32', '192.0.2.11/32']);
 
     send(sp, { cmd: 'routes', routes: ['192.0.2.11/32', '192.0.2.12/32'] });
-    await until('BIRD to see the change', async () => (await bird.routes()).join() === '192.0.2.11/32,192.0.2.12/32');
+    await waitFor('BIRD to see the change', async () => (await bird.routes()).join() === '192.0.2.11/32,192.0.2.12/32');
 
     send(sp, { cmd: 'close', withdraw: true });
     await sp.waitForLine(/"closed"/);
-    await until('routes gone from BIRD', async () => (await bird.routes()).length === 0, 5000);
+    await waitFor('routes gone from BIRD', async () => (await bird.routes()).length === 0, 5000);
     assert.match(await bird.protocol(), /Received: Administrative shutdown/);
     assert.deepEqual(await fib(p), []);
     const closed = events(sp).find((e) => e.event === 'closed')!;
@@ -95,7 +96,7 @@ for (const [runtime, argvFor] of [
   const seen = await ttls.stop();
   assert.ok(seen.length >= 3, `captured ${seen.length} packets`);
   assert.deepEqual([...new Set(seen)], [3]);
-  assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.20/32']);
+  assert.deepEqual(await waitFor('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.20/32']);
   assert.equal(lastStatus(sp)!.messages!.sent.open, 1, 'a passive peer never dialed: one connection, one OPEN');
 
   // A stranger (second address on the router side) connects twice: closed each time, one log line.
@@ -122,7 +123,7 @@ test('TCP MD5: matching passwords establish (active and passive, Node and Deno);
       const bird = await startBird(p, birdConfig({ passive: true, password: 'correct horse' }));
       const sp = startSpeaker(p, { peers: [speakerPeer({ authPassword: 'correct horse' })], routes: ['192.0.2.30/32'] }, argvFor);
       await established(sp, 30_000);
-      assert.deepEqual(await until('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.30/32']);
+      assert.deepEqual(await waitFor('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.30/32']);
     });
     await t.test(`${runtime}: passive, match (key on the listening socket)`, async (t) => {
       const p = await bgpPair(t);
@@ -135,7 +136,7 @@ test('TCP MD5: matching passwords establish (active and passive, Node and Deno);
     const p = await bgpPair(t);
     const bird = await startBird(p, birdConfig({ passive: true, password: 'right' }));
     const sp = startSpeaker(p, { peers: [speakerPeer({ authPassword: 'wrong', connectRetry: 2 })] });
-    const st = await until('a connect failure in the status', async () => {
+    const st = await waitFor('a connect failure in the status', async () => {
       const s = lastStatus(sp);
       return s?.lastError ? s : undefined;
     });
@@ -166,7 +167,7 @@ test('Node: BIRD stops answering (SIGSTOP): hold timer expires (NOTIFICATION 4/0
     if (!resumed) process.kill(pid, 'SIGCONT');
   });
   const t0 = Date.now();
-  const down = await until('the hold timer to expire', async () => {
+  const down = await waitFor('the hold timer to expire', async () => {
     const s = lastStatus(sp);
     return s && s.state !== 'established' ? s : undefined;
   }, 10_000);
@@ -176,11 +177,11 @@ test('Node: BIRD stops answering (SIGSTOP): hold timer expires (NOTIFICATION 4/0
   assert.ok(waited >= 1500, `dropped after ${waited} ms: not before the hold time could run out`);
   process.kill(pid, 'SIGCONT');
   resumed = true;
-  await until('re-established', async () => {
+  await waitFor('re-established', async () => {
     const s = lastStatus(sp);
     return s?.state === 'established' && (s.since ?? 0) > t0;
   }, 20_000);
-  assert.deepEqual(await until('route back in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.40/32']);
+  assert.deepEqual(await waitFor('route back in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.40/32']);
 });
 
 test('Node: both sides dial at once (collision): one session survives and stays up', async (t) => {
@@ -207,7 +208,7 @@ test('Node, session over IPv6 with both families: IPv6 routes in MP_REACH with o
   });
   await established(sp);
   const want = [`192.0.2.70/32 via ${SPEAKER_IP}`, `2001:db8::70/128 via ${SPEAKER_IP6}`];
-  assert.deepEqual(await until('both routes in BIRD', async () => ((await bird.routesVia()).length === 2 ? bird.routesVia() : undefined)), want);
+  assert.deepEqual(await waitFor('both routes in BIRD', async () => ((await bird.routesVia()).length === 2 ? bird.routesVia() : undefined)), want);
   send(sp, { cmd: 'routes', routes: ['192.0.2.70/32'] });
-  await until('the IPv6 route withdrawn (MP_UNREACH)', async () => (await bird.routes()).join() === '192.0.2.70/32');
+  await waitFor('the IPv6 route withdrawn (MP_UNREACH)', async () => (await bird.routes()).join() === '192.0.2.70/32');
 });
