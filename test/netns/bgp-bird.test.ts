@@ -88,14 +88,15 @@ for (const [runtime, argvFor] of [
 ] as const) {
   test(`${runtime}, passive: BIRD dials the listener (multihop TTL 3 on the accepted socket); an unknown source is closed at once and logged once`, async (t) => {
   const p = await bgpPair(t);
-  const bird = await startBird(p, birdConfig({ passive: false }));
-  const ttls = await captureTtls(p, SPEAKER_IP);
   const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, ebgpMultihopTtl: 3 })], routes: ['192.0.2.20/32'], listen: { port: 179, addresses: [SPEAKER_IP] } }, argvFor);
   await sp.waitForLine(/"ready"/, 30_000);
+  // BIRD starts once we listen: a SYN before that would get the kernel's RST (TTL 64, no socket of ours).
+  const ttls = await captureTtls(p, SPEAKER_IP);
+  const bird = await startBird(p, birdConfig({ passive: false }));
   await established(sp);
   const seen = await ttls.stop();
   assert.ok(seen.length >= 3, `captured ${seen.length} packets`);
-  assert.deepEqual([...new Set(seen)], [3]);
+  assert.deepEqual([...new Set(seen)], [3], ttls.text());
   assert.deepEqual(await waitFor('route in BIRD', async () => ((await bird.routes()).length === 1 ? bird.routes() : undefined)), ['192.0.2.20/32']);
   assert.equal(lastStatus(sp)!.messages!.sent.open, 1, 'a passive peer never dialed: one connection, one OPEN');
 
