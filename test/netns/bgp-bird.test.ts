@@ -213,3 +213,22 @@ test('Node, session over IPv6 with both families: IPv6 routes in MP_REACH with o
   send(sp, { cmd: 'routes', routes: ['192.0.2.70/32'] });
   await waitFor('the IPv6 route withdrawn (MP_UNREACH)', async () => (await bird.routes()).join() === '192.0.2.70/32');
 });
+
+test('Node: peer removed -> Cease 6/3 and its routes gone from BIRD; re-added adminDown -> stays down; then up again', async (t) => {
+  const p = await bgpPair(t);
+  const bird = await startBird(p, birdConfig({ passive: true }));
+  const sp = startSpeaker(p, { peers: [speakerPeer()], routes: ['192.0.2.80/32'] });
+  await established(sp);
+  await waitFor('route in BIRD', async () => (await bird.routes()).length === 1);
+  send(sp, { cmd: 'peers', peers: [] });
+  await waitFor('BIRD to see the peer go', async () => /Received: Peer de-configured/.test(await bird.protocol()));
+  assert.deepEqual(await bird.routes(), []);
+  send(sp, { cmd: 'peers', peers: [speakerPeer({ adminDown: true })] });
+  await waitFor('adminDown in the status', async () => lastStatus(sp)?.lastError === 'administratively down (adminDown: true)');
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(lastStatus(sp)!.state, 'idle');
+  assert.doesNotMatch(await bird.protocol(), /Established/);
+  send(sp, { cmd: 'peers', peers: [speakerPeer()] });
+  await waitFor('established again', async () => lastStatus(sp)?.state === 'established');
+  await waitFor('route back in BIRD', async () => (await bird.routes()).length === 1);
+});
