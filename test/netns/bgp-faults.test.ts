@@ -3,7 +3,7 @@
 // after its backoff; a peer flooding UPDATEs does not starve the speaker's event loop.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tsxArgv } from '../../scripts/kit/netns.ts';
+import { denoArgv, tsxArgv } from '../../scripts/kit/netns.ts';
 import { bgpPair, events, lastStatus, ROUTER_AS, ROUTER_IP, speakerPeer } from './fixtures/bgp-kit.ts';
 import { waitFor } from '../../scripts/kit/wait.ts';
 
@@ -31,12 +31,16 @@ test('malformed messages: bad marker -> NOTIFICATION 1/1, broken attribute list 
   await waitFor('our route on the third connection', async () => events(raw).some((e) => e.event === 'update' && e['conn'] === 3 && (e['nlri'] as number) === 1));
 });
 
-test('a peer flooding UPDATEs: the session stays up, every UPDATE is counted, timers keep running', async (t) => {
+for (const [runtime, argvFor] of [
+  ['Node', tsxArgv],
+  ['Deno', denoArgv],
+] as const) {
+  test(`${runtime}: a peer flooding UPDATEs: the session stays up, every UPDATE is counted, timers keep running`, async (t) => {
   const p = await bgpPair(t);
   const count = 200_000;
   const raw = p.router.spawn(tsxArgv(RAW_PEER, ROUTER_IP, '179', String(ROUTER_AS), ROUTER_IP, 'flood'), { env: { FLOOD_COUNT: String(count) } });
   await raw.waitForLine(/"listening"/, 30_000);
-  const sp = p.speaker.spawn(tsxArgv(FIXTURE, JSON.stringify({ peers: [speakerPeer()] }), '--ticks'));
+  const sp = p.speaker.spawn(argvFor(FIXTURE, JSON.stringify({ peers: [speakerPeer()] }), '--ticks'));
   await raw.waitForLine(/"flooded"/, 60_000);
   const st = await waitFor(
     'every UPDATE counted',
@@ -55,3 +59,4 @@ test('a peer flooding UPDATEs: the session stays up, every UPDATE is counted, ti
   t.diagnostic(`worst timer lateness during the flood: ${worst} ms`);
   assert.ok(worst < 500, `the event loop stalled for ${worst} ms during the flood`);
 });
+}
