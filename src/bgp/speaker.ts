@@ -16,6 +16,7 @@ import { peerConfigProblems, peerTtl, DEFAULT_PORT, emptyCounts, type ListenConf
 import { desiredRibOut, diffRibOut, isEmptyDiff, parseRoute, type AdjRibOut, type IpFamily } from './rib-out.ts';
 import { endOfRibs, updatesForDiff } from './updates.ts';
 import { familyOf, Listener } from './transport.ts';
+import { md5Hint, readMd5Counters, rise, type Md5Counters } from './md5-counters.ts';
 
 export type { ListenConfig, MessageCounts, PeerConfig, PeerStatus, RouteSpec } from './peer-config.ts';
 
@@ -39,6 +40,8 @@ export interface SpeakerOptions {
  * end() if the peer has not closed by then, so this bound is only reached when something hangs.
  */
 export const CLOSE_DEADLINE_MS = 200;
+/** How often the kernel's MD5 drop counters are looked at while some peer is not established. */
+const MD5_CHECK_MS = 3000;
 /** Distinct unknown sources remembered for "log once per source" (a scan must not grow memory). */
 const UNKNOWN_SOURCES_REMEMBERED = 1024;
 
@@ -48,6 +51,8 @@ interface Peer {
   session?: PeerSession;
   /** Configuration problems: the peer is not started and its status says why. */
   problems?: string;
+  /** Evidence of a TCP MD5 mismatch while not established (see md5-counters.ts). */
+  md5Hint?: string;
   sent: AdjRibOut;
 }
 
@@ -61,6 +66,8 @@ export class BgpSpeaker {
   readonly #unknownLogged = new Set<string>();
   readonly #changeCbs: ((s: PeerStatus) => void)[] = [];
   #closed = false;
+  #md5Timer: ReturnType<typeof setInterval> | undefined;
+  #md5Last: Md5Counters | undefined;
   /** Resolves once every listen address is bound (or failed; see listenErrors()). */
   readonly ready: Promise<void>;
 
@@ -68,6 +75,30 @@ export class BgpSpeaker {
     this.#opts = opts;
     this.#log = opts.log ?? defaultLog;
     this.ready = this.#startListening(opts.listen);
+    this.#md5Timer = setInterval(() => this.#checkMd5(), MD5_CHECK_MS);
+    // A diagnostic must not keep the process alive.
+    (this.#md5Timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Turns a rise of the kernel's MD5 drop counters into a status hint on every peer not established. */
+  #checkMd5(): void {
+    const waiting = [...this.#peers.values()].filter((p) => p.session && p.session.status().state !== 'established');
+    if (waiting.length === 0) {
+      this.#md5Last = undefined;
+      return;
+    }
+    const now = readMd5Counters();
+    const before = this.#md5Last;
+    this.#md5Last = now;
+    if (!now || !before) return;
+    const r = rise(now, before);
+    for (const p of waiting) {
+      const hint = md5Hint(r, Boolean(p.cfg.authPassword));
+      if (!hint || hint === p.md5Hint) continue;
+      p.md5Hint = hint;
+      this.#log.warn('TCP MD5 mismatch suspected', { peer: p.cfg.name, hint });
+      this.#emit(this.#statusOf(p));
+    }
   }
 
   async #startListening(listen: ListenConfig | undefined): Promise<void> {
@@ -174,6 +205,7 @@ export class BgpSpeaker {
   async close(opts: { withdraw?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#md5Timer);
     const stops: Promise<void>[] = [];
     for (const peer of this.#peers.values()) {
       const s = peer.session;
@@ -208,7 +240,10 @@ export class BgpSpeaker {
         ...(peer.problems ? { lastError: peer.problems } : {}),
       };
     }
-    return { ...peer.session.status(), announced: peer.sent.size };
+    const st = peer.session.status();
+    if (st.state === 'established') peer.md5Hint = undefined;
+    if (peer.md5Hint) st.lastError = st.lastError ? `${st.lastError}; ${peer.md5Hint}` : `BgpPeer ${peer.cfg.name}: ${peer.md5Hint}`;
+    return { ...st, announced: peer.sent.size };
   }
 
   #emit(s: PeerStatus): void {

@@ -145,14 +145,28 @@ test('TCP MD5: matching passwords establish (active and passive, Node and Deno);
     assert.ok(!events(sp).some((e) => e.event === 'status' && e.state === 'established'));
     assert.doesNotMatch(await bird.protocol(), /Established/);
   });
-  await t.test('passive, mismatch: BIRD never gets through to the listener', async (t) => {
+  await t.test('passive, mismatch: BIRD never gets through; the status reports the kernel dropping wrongly signed segments', async (t) => {
     const p = await bgpPair(t);
     const bird = await startBird(p, birdConfig({ passive: false, password: 'right' }));
     const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true, authPassword: 'wrong' })], listen: { port: 179, addresses: [SPEAKER_IP] } });
     await sp.waitForLine(/"ready"/, 30_000);
-    await new Promise((r) => setTimeout(r, 4000));
+    const st = await waitFor('an MD5 hint in the status', async () => {
+      const s = lastStatus(sp);
+      return s?.lastError ? s : undefined;
+    });
+    assert.match(st.lastError!, /^BgpPeer router1: the kernel dropped TCP segments \(\d+ with a wrong MD5 signature; counted for all peers of this node\): authPassword probably differs from the router's$/);
     assert.ok(!events(sp).some((e) => e.event === 'status' && e.state !== 'active'), JSON.stringify(events(sp).map((e) => e.state)));
     assert.doesNotMatch(await bird.protocol(), /Established/);
+  });
+  await t.test('passive, the router signs but we have no password: reported as well', async (t) => {
+    const p = await bgpPair(t);
+    await startBird(p, birdConfig({ passive: false, password: 'only-the-router' }));
+    const sp = startSpeaker(p, { peers: [speakerPeer({ passive: true })], listen: { port: 179, addresses: [SPEAKER_IP] } });
+    const st = await waitFor('an MD5 hint in the status', async () => {
+      const s = lastStatus(sp);
+      return s?.lastError ? s : undefined;
+    });
+    assert.match(st.lastError!, /\d+ signed though no password is set/);
   });
 });
 
