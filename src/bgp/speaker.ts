@@ -7,6 +7,7 @@
 // End-of-RIB per family. ROUTE-REFRESH re-sends the Adj-RIB-Out. Incoming UPDATEs are decoded (a
 // malformed one gets its NOTIFICATION) and counted, never installed: this speaker only announces.
 import type net from 'node:net';
+import { setInterval } from 'node:timers';
 import { log as defaultLog } from '../log.ts';
 import { canonicalIP, parseIPBytes } from '../net/ip.ts';
 import type { Prefix } from './codec/types.ts';
@@ -76,8 +77,8 @@ export class BgpSpeaker {
     this.#log = opts.log ?? defaultLog;
     this.ready = this.#startListening(opts.listen);
     this.#md5Timer = setInterval(() => this.#checkMd5(), MD5_CHECK_MS);
-    // A diagnostic must not keep the process alive.
-    (this.#md5Timer as { unref?: () => void }).unref?.();
+    // A diagnostic must not keep the process alive (node:timers gives unref() on Deno too).
+    this.#md5Timer.unref();
   }
 
   /** Turns a rise of the kernel's MD5 drop counters into a status hint on every peer not established. */
