@@ -7,4 +7,3 @@ export { decodeMessage, encodeMessage, encodingLength } from './message.ts';
 export { checkOpenPeer, openPeerAs, BGP_VERSION } from './open.ts';
 export { notificationFor } from './notification.ts';
 export { endOfRib, endOfRibFamily, packUpdates, packWithdrawals } from './pack.ts';
-export { originatedAsPath } from './as-path.ts';
