@@ -8,7 +8,6 @@ import {
   type CodecOptions,
   type OpenMessage,
   type UpdateMessage,
-  checkOpenPeer,
   decodeMessage,
   encodeMessage,
   frameLength,
@@ -122,16 +121,6 @@ test('OPEN: a capability too big for a standard optional parameter (value 254 or
     const big: OpenMessage = { type: 'open', version: 4, myAs: 65001, holdTime: 90, bgpId: '10.0.0.1', capabilities: [{ kind: 'unknown', code: 200, data: new Uint8Array(n).fill(7) }] };
     assert.deepEqual(decodeMessage(encodeMessage(big, FOUR), FOUR), big, `value of ${n} bytes`);
   }
-});
-
-test('OPEN: session checks of peer AS and BGP identifier', () => {
-  const open = decodeMessage(BIRD.openAsTrans, FOUR) as OpenMessage;
-  checkOpenPeer(open, { peerAs: 4200000001, localAs: 4200000002, localBgpId: '10.255.0.2' });
-  throwsBgp(() => checkOpenPeer(open, { peerAs: 65001, localAs: 65002, localBgpId: '10.255.0.2' }), 2, 2);
-  throwsBgp(() => checkOpenPeer({ ...open, myAs: 65001 }, { peerAs: 4200000001, localAs: 65002, localBgpId: '10.255.0.2' }), 2, 2);
-  throwsBgp(() => checkOpenPeer(open, { peerAs: 4200000001, localAs: 4200000001, localBgpId: '10.255.0.1' }), 2, 3);
-  // Same identifier across an AS boundary is allowed (RFC 6286 §2.1).
-  checkOpenPeer(open, { peerAs: 4200000001, localAs: 65002, localBgpId: '10.255.0.1' });
 });
 
 test('UPDATE: section lengths overrunning the message are a Malformed Attribute List (3/1)', () => {
