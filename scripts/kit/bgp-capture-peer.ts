@@ -12,9 +12,11 @@ import { createServer, type Socket } from 'node:net';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
 import {
+  AS_TRANS,
   type BgpMessage,
   type Capability,
   type CodecOptions,
+  type OpenMessage,
   type Prefix,
   decodeMessage,
   encodeMessage,
@@ -42,6 +44,14 @@ export interface PeerCase {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The OPEN this peer sends: its families, route refresh, four-octet AS when offered (AS_TRANS in My AS above 65535). */
+export function peerOpen(s: Pick<PeerScript, 'myAs' | 'bgpId' | 'fourOctetAs' | 'families'>, holdTime: number): OpenMessage {
+  const capabilities: Capability[] = s.families.map(([afi, safi]) => ({ kind: 'multiprotocol', afi, safi }));
+  capabilities.push({ kind: 'route-refresh' });
+  if (s.fourOctetAs) capabilities.push({ kind: 'four-octet-as', as: s.myAs });
+  return { type: 'open', version: 4, myAs: s.myAs > 0xffff ? AS_TRANS : s.myAs, holdTime, bgpId: s.bgpId, capabilities };
+}
 
 function main(script: PeerScript): void {
   let connections = 0;
@@ -79,9 +89,6 @@ function session(sock: Socket, s: PeerScript, bad: PeerCase | undefined, k: numb
     console.log(`out ${hex(b)}`);
     sock.write(b);
   };
-  const caps: Capability[] = s.families.map(([afi, safi]) => ({ kind: 'multiprotocol', afi, safi }));
-  caps.push({ kind: 'route-refresh' });
-  if (s.fourOctetAs) caps.push({ kind: 'four-octet-as', as: s.myAs });
   sock.on('data', (chunk: Buffer) => {
     const joined = new Uint8Array(buf.length + chunk.length);
     joined.set(buf);
@@ -99,7 +106,7 @@ function session(sock: Socket, s: PeerScript, bad: PeerCase | undefined, k: numb
         sendRaw(bad.hex);
       } else if (m.type === 'open') {
         peerFourOctet = m.capabilities.some((c) => c.kind === 'four-octet-as');
-        send({ type: 'open', version: 4, myAs: s.myAs > 0xffff ? 23456 : s.myAs, holdTime: m.holdTime, bgpId: s.bgpId, capabilities: caps });
+        send(peerOpen(s, m.holdTime));
         opts = { fourOctetAs: peerFourOctet && s.fourOctetAs };
         send({ type: 'keepalive' });
       } else if (m.type === 'keepalive' && !established && bad) {
@@ -148,4 +155,4 @@ function session(sock: Socket, s: PeerScript, bad: PeerCase | undefined, k: numb
   });
 }
 
-main(JSON.parse(process.argv[2] ?? '{}') as PeerScript);
+if (process.argv[1]?.endsWith('bgp-capture-peer.ts')) main(JSON.parse(process.argv[2] ?? '{}') as PeerScript);

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { Lab, type Netns, tsxArgv } from './netns.ts';
-import type { PeerCase, PeerScript } from './bgp-capture-peer.ts';
-import { encodeMessage, type OpenMessage } from '../../src/bgp/codec/index.ts';
+import { type PeerCase, type PeerScript, peerOpen } from './bgp-capture-peer.ts';
+import { encodeMessage } from '../../src/bgp/codec/index.ts';
 
 export interface Scenario {
   name: string;
@@ -152,8 +152,8 @@ async function runScenario(bird: Netns, us: Netns, sc: Scenario, dir: string): P
   }
 }
 
-/** Runs the scenarios; with a node:test context the namespaces are also removed on t.after. */
-export async function captureBird(scenarios: Scenario[] = SCENARIOS, t?: Parameters<typeof Lab.create>[0]): Promise<Capture[]> {
+/** Two namespaces, `bird` (10.255.0.1, 2001:db8:ff::1) and `us` (.2, ::2), on a veth; removed when `f` ends. */
+async function withBirdLab<T>(t: Parameters<typeof Lab.create>[0], f: (bird: Netns, us: Netns, dir: string) => Promise<T>): Promise<T> {
   const lab = await Lab.create(t);
   const dir = mkdtempSync(join(tmpdir(), 'oelb-bgpcap-'));
   try {
@@ -165,13 +165,20 @@ export async function captureBird(scenarios: Scenario[] = SCENARIOS, t?: Paramet
       const out = (await bird.ip('-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link')) + (await us.ip('-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'));
       return out.includes('fe80') && !out.includes('tentative') ? true : undefined;
     });
-    const out: Capture[] = [];
-    for (const sc of scenarios) out.push(await runScenario(bird, us, sc, dir));
-    return out;
+    return await f(bird, us, dir);
   } finally {
     await lab.teardown();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs the scenarios; with a node:test context the namespaces are also removed on t.after. */
+export async function captureBird(scenarios: Scenario[] = SCENARIOS, t?: Parameters<typeof Lab.create>[0]): Promise<Capture[]> {
+  return withBirdLab(t, async (bird, us, dir) => {
+    const out: Capture[] = [];
+    for (const sc of scenarios) out.push(await runScenario(bird, us, sc, dir));
+    return out;
+  });
 }
 
 // ---------------------------------------------------------------- malformed messages
@@ -186,15 +193,7 @@ const h2 = (n: number) => n.toString(16).padStart(4, '0');
 const message = (type: number, body: string) => MARKER + h2(19 + body.length / 2) + h1(type) + body;
 const attr = (flags: number, code: number, v: string) => h1(flags) + h1(code) + h1(v.length / 2) + v;
 const update = (withdrawn: string, attrs: string, nlri: string) => message(2, h2(withdrawn.length / 2) + withdrawn + h2(attrs.length / 2) + attrs + nlri);
-const OUR_OPEN: OpenMessage = {
-  type: 'open',
-  version: 4,
-  myAs: 65002,
-  holdTime: 90,
-  bgpId: '10.255.0.2',
-  capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }, { kind: 'four-octet-as', as: 65002 }],
-};
-const openHex = Buffer.from(encodeMessage(OUR_OPEN, { fourOctetAs: false })).toString('hex');
+const openHex = Buffer.from(encodeMessage(peerOpen(SCENARIOS[0]!.peer, 90), { fourOctetAs: false })).toString('hex');
 /** OUR_OPEN with the bytes at `offset` (from the start of the message) replaced. */
 const patchOpen = (offset: number, bytes: string) => openHex.slice(0, offset * 2) + bytes + openHex.slice(offset * 2 + bytes.length);
 const ORIGIN = attr(0x40, 1, '00');
@@ -228,19 +227,14 @@ export interface ErrorAnswer {
 
 /** Sends BIRD every case of `cases` and returns what it answered to each. */
 export async function birdAnswers(cases: ErrorCase[] = ERROR_CASES, t?: Parameters<typeof Lab.create>[0]): Promise<ErrorAnswer[]> {
-  const lab = await Lab.create(t);
-  const dir = mkdtempSync(join(tmpdir(), 'oelb-bgperr-'));
-  try {
-    const bird = await lab.namespace('bird');
-    const us = await lab.namespace('us');
-    await lab.veth(bird, 'eth0', us, 'eth0', { addrA: ['10.255.0.1/24'], addrB: ['10.255.0.2/24'] });
+  return withBirdLab(t, async (bird, us, dir) => {
     const sc = SCENARIOS[0]!;
-    const conf = join(dir, 'bird.conf');
+    const conf = join(dir, 'errors.conf');
     // Reconnect at once after each error: the cases are one connection each.
     writeFileSync(conf, sc.birdConfig.replace(TIMERS, 'connect delay time 1; connect retry time 1; start delay time 1; error wait time 1, 1;') + '\n');
     const peer = us.spawn(tsxArgv('scripts/kit/bgp-capture-peer.ts', JSON.stringify({ ...sc.peer, port: 179, cases })));
     await peer.waitForLine(/^event listening/);
-    const daemon = bird.spawn(['bird', '-f', '-c', conf, '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')]);
+    const daemon = bird.spawn(['bird', '-f', '-c', conf, '-s', join(dir, 'errors.ctl'), '-P', join(dir, 'errors.pid')]);
     try {
       await peer.waitForLine(/^event cases-done/, 15_000 + cases.length * 6000);
     } finally {
@@ -250,10 +244,7 @@ export async function birdAnswers(cases: ErrorCase[] = ERROR_CASES, t?: Paramete
     const answers = new Map<number, string>();
     for (const m of peer.stdout.matchAll(/^event case (\d+) (.*)$/gm)) answers.set(Number(m[1]), m[2]!);
     return cases.map((c, k) => ({ name: c.name, hex: c.hex, answer: answers.get(k) ?? 'missing' }));
-  } finally {
-    await lab.teardown();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 if (process.argv[1]?.endsWith('bgp-capture.ts') && process.argv.includes('--errors')) {

@@ -2,13 +2,17 @@
 // real router sends, and our encoder must write what that router accepted, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type BgpMessage, type CodecOptions, decodeMessage, encodeMessage, encodingLength, endOfRib, endOfRibFamily } from '../../../src/bgp/codec/index.ts';
+import { peerOpen } from '../../../scripts/kit/bgp-capture-peer.ts';
+import { SCENARIOS } from '../../../scripts/kit/bgp-capture.ts';
+import { type BgpMessage, type Capability, type CodecOptions, type OpenMessage, decodeMessage, encodeMessage, encodingLength, endOfRib, endOfRibFamily } from '../../../src/bgp/codec/index.ts';
 import { BIRD, OURS, hex } from './fixtures.ts';
 
 const FOUR: CodecOptions = { fourOctetAs: true };
 const TWO: CodecOptions = { fourOctetAs: false };
 const empty = new Uint8Array(0);
 const community = (as: number, v: number) => ((as << 16) | v) >>> 0;
+
+const birdOpen = (myAs: number, holdTime: number, capabilities: Capability[]): OpenMessage => ({ type: 'open', version: 4, myAs, holdTime, bgpId: '10.255.0.1', capabilities });
 
 function roundTrip(bytes: Uint8Array, opts: CodecOptions, expected: BgpMessage): void {
   const m = decodeMessage(bytes, opts);
@@ -18,13 +22,10 @@ function roundTrip(bytes: Uint8Array, opts: CodecOptions, expected: BgpMessage):
 }
 
 test('BIRD OPEN with multiprotocol, route refresh, graceful restart, four-octet AS and unknown capabilities', () => {
-  roundTrip(BIRD.open4octetGr, TWO, {
-    type: 'open',
-    version: 4,
-    myAs: 65001,
-    holdTime: 90,
-    bgpId: '10.255.0.1',
-    capabilities: [
+  roundTrip(
+    BIRD.open4octetGr,
+    TWO,
+    birdOpen(65001, 90, [
       { kind: 'multiprotocol', afi: 1, safi: 1 },
       { kind: 'multiprotocol', afi: 2, safi: 1 },
       { kind: 'route-refresh' },
@@ -40,26 +41,23 @@ test('BIRD OPEN with multiprotocol, route refresh, graceful restart, four-octet 
       { kind: 'four-octet-as', as: 65001 },
       { kind: 'unknown', code: 70, data: empty }, // enhanced route refresh (RFC 7313)
       { kind: 'unknown', code: 71, data: empty }, // long-lived graceful restart
-    ],
-  });
+    ]),
+  );
 });
 
 test('BIRD OPEN with AS_TRANS and a 4-octet AS above 65535; GR aware without families', () => {
-  roundTrip(BIRD.openAsTrans, TWO, {
-    type: 'open',
-    version: 4,
-    myAs: 23456,
-    holdTime: 240,
-    bgpId: '10.255.0.1',
-    capabilities: [
+  roundTrip(
+    BIRD.openAsTrans,
+    TWO,
+    birdOpen(23456, 240, [
       { kind: 'multiprotocol', afi: 2, safi: 1 },
       { kind: 'route-refresh' },
       { kind: 'graceful-restart', restarting: false, restartTime: 120, families: [] },
       { kind: 'four-octet-as', as: 4200000001 },
       { kind: 'unknown', code: 70, data: empty },
       { kind: 'unknown', code: 71, data: empty },
-    ],
-  });
+    ]),
+  );
 });
 
 test('BIRD OPEN without four-octet AS', () => {
@@ -141,30 +139,8 @@ test('End-of-RIB: our markers are BIRD’s bytes, and BIRD’s are recognized', 
 test('what BIRD accepted from us is what the encoder still writes', () => {
   const asPath = (as: number) => [{ type: 2 as const, asns: [as] }];
   const cases: [Uint8Array, CodecOptions, BgpMessage][] = [
-    [
-      OURS.open,
-      TWO,
-      {
-        type: 'open',
-        version: 4,
-        myAs: 65002,
-        holdTime: 90,
-        bgpId: '10.255.0.2',
-        capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }, { kind: 'four-octet-as', as: 65002 }],
-      },
-    ],
-    [
-      OURS.openAsTrans,
-      TWO,
-      {
-        type: 'open',
-        version: 4,
-        myAs: 23456,
-        holdTime: 240,
-        bgpId: '10.255.0.2',
-        capabilities: [{ kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }, { kind: 'four-octet-as', as: 4200000002 }],
-      },
-    ],
+    [OURS.open, TWO, peerOpen(SCENARIOS[0]!.peer, 90)],
+    [OURS.openAsTrans, TWO, peerOpen(SCENARIOS[1]!.peer, 240)],
     [
       OURS.updateV4,
       FOUR,
