@@ -246,3 +246,21 @@ test('Node: peer removed -> Cease 6/3 and its routes gone from BIRD; re-added ad
   await waitFor('established again', async () => lastStatus(sp)?.state === 'established');
   await waitFor('route back in BIRD', async () => (await bird.routes()).length === 1);
 });
+
+test('Node: 1,000 routes reach BIRD in 2 packed UPDATEs plus End-of-RIB; withdrawing them all takes 2', async (t) => {
+  const p = await bgpPair(t);
+  const bird = await startBird(p, birdConfig({ passive: true }));
+  const routes = Array.from({ length: 1000 }, (_, i) => `198.18.${i >> 8}.${i & 255}/32`);
+  const sp = startSpeaker(p, { peers: [speakerPeer()], routes });
+  await established(sp);
+  const count = async (): Promise<number> => Number(/(\d+) of \d+ routes for \d+ networks in table master4/.exec(await bird.birdc('show', 'route', 'count'))?.[1] ?? -1);
+  await waitFor('1,000 routes in BIRD', async () => (await count()) === 1000, 15_000);
+  const st = lastStatus(sp)!;
+  assert.equal(st.messages!.sent.update, 3, 'two UPDATEs of ~500 /32s each, then End-of-RIB');
+  assert.equal(st.announced, 1000);
+  send(sp, { cmd: 'routes', routes: [] });
+  await waitFor('all withdrawn', async () => (await count()) === 0, 15_000);
+  sp.write('{"cmd":"status"}\n');
+  const after = await waitFor('status', async () => (events(sp).filter((e) => e.event === 'statuses').at(-1)?.['statuses'] as PeerStatus[] | undefined)?.[0]);
+  assert.equal(after.messages.sent.update, 5, 'two UPDATEs withdraw all 1,000 (5 bytes each do not fit one)');
+});
