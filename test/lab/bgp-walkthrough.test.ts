@@ -117,9 +117,9 @@ test('BGP walkthrough: BIRD gets an ECMP route per Service IP, curl reaches a po
   assert.match(await lab.curl(svc.ip), /^You've hit bgp-svc-[01]$/);
 
   // Status: every node's key, upstream's shapes.
-  const peer = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as { status: { nodesPeerStatus: Record<string, { peerState: Record<string, unknown>; timersState: Record<string, string> }> } };
+  type PeerObject = { status: { nodesPeerStatus: Record<string, { peerState: Record<string, unknown>; timersState: Record<string, string> }> } };
   await waitFor('ESTABLISHED in every node\'s status entry', async () => {
-    const p = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as typeof peer;
+    const p = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as PeerObject;
     const entries = p.status?.nodesPeerStatus ?? {};
     return SEED.nodes.every((n) => entries[n.name]?.peerState.sessionState === 'ESTABLISHED') ? p : undefined;
   }, 20_000, lab).then((p) => {

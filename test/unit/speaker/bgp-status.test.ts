@@ -65,6 +65,15 @@ test('write rate: state changes at once (at most once per second), counters at m
   assert.deepEqual(writeDue(stored, moreUpdates, t - 5000, t), { at: t + 55_000 }, 'counters only: a minute after the last write');
   assert.equal(writeDue(stored, moreUpdates, t - 60_000, t), 'now');
   assert.equal(writeDue(stored, moreUpdates, undefined, t), 'now', 'nothing written by this process yet');
+  // A router that is down: the session retries, CONNECT <-> ACTIVE every second, with new
+  // downtimes and errors: that is refreshed once a minute, not written each second by every node.
+  const retrying = (state: 'connect' | 'active', since: number, lastError: string) =>
+    peerStatusEntry(cfg, { ...established(), state, since, uptimeStart: undefined, negotiatedHoldTime: undefined, lastError });
+  const r1 = retrying('connect', t - 2000, 'connect: Connection refused');
+  assert.deepEqual(writeDue(r1, retrying('active', t - 1000, 'connect: Connection refused'), t - 5000, t), { at: t + 55_000 });
+  assert.deepEqual(writeDue(r1, retrying('connect', t, 'connect: timed out'), t - 5000, t), { at: t + 55_000 });
+  assert.equal(writeDue(r1, stored, t - 5000, t), 'now', 'established again: at once');
+  assert.equal(writeDue(stored, r1, t - 5000, t), 'now', 'went down: at once');
 });
 
 test('Ready condition from object-scoped findings; node-scoped ones stay out of it', () => {
