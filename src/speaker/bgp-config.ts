@@ -25,7 +25,7 @@ const DEFAULT_RESTART_TIME = 120;
 /** A BgpConf or BgpPeer as the informer holds it (untyped spec). */
 export interface BgpObject {
   /** creationTimestamp is RFC 3339 text in JSON (client-node's types say Date). */
-  metadata: { name: string; uid?: string; creationTimestamp?: string | Date; generation?: number };
+  metadata: { name: string; uid?: string; creationTimestamp?: string | Date; generation?: number; deletionTimestamp?: string | Date };
   spec?: unknown;
 }
 

@@ -65,6 +65,8 @@ export interface BgpControllerOptions {
 const BGPCONF = { kind: 'BgpConf', apiVersion: `${EIP_GROUP}/${EIP_VERSION}` };
 const BGPPEER = { kind: 'BgpPeer', apiVersion: `${EIP_GROUP}/${EIP_VERSION}` };
 const CONF_MAP = 'nodesConfStatus';
+/** OpenELB's finalizer on BgpConf/BgpPeer (its Services' finalizer, reused). */
+export const UPSTREAM_FINALIZER = 'finalizer.lb.kubesphere.io/v1alpha1';
 const PEER_MAP = 'nodesPeerStatus';
 
 interface Written {
@@ -344,7 +346,33 @@ export class BgpController implements Controller {
         }
       }
       if (writer && this.isObjectConclusive(plan, kind)) this.writeCondition(obj, kind, plan.findings);
+      if (writer) this.liftUpstreamFinalizer(obj, kind);
     }
+  }
+
+  /**
+   * OpenELB's speaker puts its finalizer on BgpConf default and every BgpPeer and removes it when
+   * it has cleaned up its gobgp. After a move to openelb-ts nobody would remove it, and deleting
+   * such an object would hang forever: the writer lifts it from objects being deleted (we need no
+   * clean-up in the API: routes and sessions follow the cache).
+   */
+  private liftUpstreamFinalizer(obj: BgpCachedObject, kind: 'BgpConf' | 'BgpPeer'): void {
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (!obj.metadata.deletionTimestamp || !finalizers.includes(UPSTREAM_FINALIZER)) return;
+    const key = `finalizer/${kind}/${obj.metadata.name}`;
+    if (this.written.get(key)?.rv === obj.metadata.resourceVersion) return;
+    this.written.set(key, { at: this.now(), value: null, rv: obj.metadata.resourceVersion });
+    const plural = kind === 'BgpConf' ? 'bgpconfs' : 'bgppeers';
+    const path = `/apis/${EIP_GROUP}/${EIP_VERSION}/${plural}/${encodeURIComponent(obj.metadata.name)}`;
+    // resourceVersion makes it conditional: merge patch replaces the list whole.
+    const patch = { metadata: { resourceVersion: obj.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== UPSTREAM_FINALIZER) } };
+    this.ctx.client.mergePatch(path, patch).then(
+      () => log.info('bgp: removed OpenELB\'s finalizer from an object being deleted', { object: `${plural}/${obj.metadata.name}` }),
+      (err) => {
+        this.written.delete(key);
+        if (!isNotFound(err)) log.warn('bgp: cannot remove OpenELB\'s finalizer', { object: `${plural}/${obj.metadata.name}`, error: describeError(err) });
+      },
+    );
   }
 
   /**

@@ -108,7 +108,10 @@ export function bgpRoutes(
 }
 
 /** This node's BGP plan. */
-export function bgpPlan(input: BgpPlanInput): BgpPlan {
+export function bgpPlan(raw: BgpPlanInput): BgpPlan {
+  // An object being deleted is gone already (as upstream: its peer is removed, its routes withdrawn).
+  const live = (o: BgpObject) => !o.metadata.deletionTimestamp;
+  const input = { ...raw, confs: raw.confs.filter(live), peers: raw.peers.filter(live) };
   const findings: BgpFinding[] = [];
   const notConfigured = new Map<string, string>();
   const empty = (node?: BgpNode): BgpPlan => ({ global: undefined, peers: [], routes: [], findings, confStatus: undefined, notConfigured, nextHops: node ? nextHopsOf(node) : {} });

@@ -221,6 +221,16 @@ test('dormant until configured, then per-node status keys, node-scoped problems,
   assert.deepEqual(v6.client.bodies.filter((b) => b.includes('"conditions"')), [], 'only the writer writes conditions');
   assert.ok(v6.client.bodies.every((b) => b.includes(NODE_V6)), 'node v6 writes only its own key');
 
+  // After a move from OpenELB: a BgpPeer with OpenELB's finalizer can still be deleted (the writer lifts it).
+  const legacy = `${suffix}-legacy`;
+  await apply({ apiVersion: 'network.kubesphere.io/v1alpha2', kind: 'BgpPeer', metadata: { name: legacy, finalizers: ['finalizer.lb.kubesphere.io/v1alpha1'] }, spec: { conf: { neighborAddress: '127.0.0.9', peerAs: 65009 }, nodeSelector: { matchLabels: { none: 'none' } } } });
+  await sleep(500);
+  assert.ok((await get('bgppeers', legacy)).metadata, 'the finalizer stays while the object is not being deleted');
+  const del = await cp.kubectl(['delete', 'bgppeer', legacy, '--wait=false']);
+  assert.equal(del.code, 0, del.stderr);
+  await waitFor('the legacy BgpPeer gone', async () => (await admin.get(`/apis/network.kubesphere.io/v1alpha2/bgppeers/${legacy}`).then(() => false, () => true)));
+  assert.deepEqual(v6.client.patches.filter((p) => p.endsWith(`/bgppeers/${legacy}`)), [], 'only the writer lifts it');
+
   // SIGTERM path: the speaker is closed with withdraw.
   await a.controller.stop();
   assert.deepEqual(a.made[0]!.closed, [{ withdraw: true }]);

@@ -155,6 +155,14 @@ test('a node where BgpConf default is unusable tells only the BgpPeers that sele
   assert.deepEqual([...bad.notConfigured.keys()], []);
 });
 
+test('objects being deleted are gone: no peer, and no BgpConf default', () => {
+  const deleting = (o: BgpObject): BgpObject => ({ ...o, metadata: { ...o.metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });
+  assert.deepEqual(plan({ peers: [deleting(DOCS_PEER)] }).peers, []);
+  const noConf = plan({ confs: [deleting(DOCS_CONF)] });
+  assert.equal(noConf.global, undefined);
+  assert.deepEqual(noConf.findings.map((f) => f.reason), ['NoBgpConf']);
+});
+
 test('label selector: matchLabels AND matchExpressions; {} matches all (table)', () => {
   const labels = { rack: 'leaf1', zone: 'a' };
   const cases: Array<[unknown, boolean | string]> = [
