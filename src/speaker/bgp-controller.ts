@@ -21,7 +21,7 @@
 // SIGTERM: stop() closes the speaker with withdraw (UPDATEs withdrawing every route, then a Cease
 // NOTIFICATION), so routers move traffic to the other nodes before the process exits.
 import { EIP_GROUP, EIP_VERSION } from '../kube/client.ts';
-import { describeError, isNotFound } from '../kube/errors.ts';
+import { describeError, isConflict, isNotFound } from '../kube/errors.ts';
 import { targetOf } from '../kube/events.ts';
 import type { Informer } from '../kube/informer.ts';
 import { type Condition, setCondition } from '../kube/objects.ts';
@@ -39,6 +39,7 @@ import {
   notConfiguredEntry,
   peerStatusEntry,
   readyCondition,
+  rearmTimer,
   type WriteLimits,
   writeDue,
 } from './bgp-status.ts';
@@ -92,7 +93,7 @@ export class BgpController implements Controller {
   private speakerMaking: Promise<void> | undefined;
   private nextHops: { 4?: string; 6?: string } = {};
   private readonly written = new Map<string, Written>();
-  private readonly deferred = new Map<string, NodeJS.Timeout>();
+  private readonly deferred = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private lastPlan: BgpPlan | undefined;
 
   constructor(readonly ctx: SpeakerContext, readonly opts: BgpControllerOptions) {
@@ -131,7 +132,7 @@ export class BgpController implements Controller {
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.probeTimer) clearTimeout(this.probeTimer);
     if (this.countersTimer) clearInterval(this.countersTimer);
-    for (const t of this.deferred.values()) clearTimeout(t);
+    for (const d of this.deferred.values()) clearTimeout(d.timer);
     this.deferred.clear();
     await this.speakerMaking?.catch(() => undefined);
     const s = this.speaker;
@@ -309,14 +310,15 @@ export class BgpController implements Controller {
     const due = writeDue(stored, desired, w?.at, this.now(), this.limits);
     if (due === 'none') return;
     if (due !== 'now') {
-      if (!this.deferred.has(key)) {
-        const t = setTimeout(() => {
-          this.deferred.delete(key);
-          this.schedule();
-        }, Math.max(0, due.at - this.now()));
-        t.unref?.();
-        this.deferred.set(key, t);
-      }
+      const pending = this.deferred.get(key);
+      if (!rearmTimer(pending?.at, due.at)) return;
+      if (pending) clearTimeout(pending.timer);
+      const timer = setTimeout(() => {
+        this.deferred.delete(key);
+        this.schedule();
+      }, Math.max(0, due.at - this.now()));
+      timer.unref?.();
+      this.deferred.set(key, { at: due.at, timer });
       return;
     }
     const patch = mergePatchDiff(stored, desired);
@@ -370,7 +372,8 @@ export class BgpController implements Controller {
       () => log.info('bgp: removed OpenELB\'s finalizer from an object being deleted', { object: `${plural}/${obj.metadata.name}` }),
       (err) => {
         this.written.delete(key);
-        if (!isNotFound(err)) log.warn('bgp: cannot remove OpenELB\'s finalizer', { object: `${plural}/${obj.metadata.name}`, error: describeError(err) });
+        // 409: the object changed meanwhile; its cache update brings another round.
+        if (!isNotFound(err) && !isConflict(err)) log.warn('bgp: cannot remove OpenELB\'s finalizer', { object: `${plural}/${obj.metadata.name}`, error: describeError(err) });
       },
     );
   }

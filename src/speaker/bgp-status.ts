@@ -124,6 +124,15 @@ export function writeDue(
 }
 
 /**
+ * Whether a deferred write timer must be (re)armed for `dueAt`, given the one pending (if any):
+ * one timer per key, at the earliest time due, so a counter refresh waiting a minute never holds
+ * back a session that has just become established.
+ */
+export function rearmTimer(pendingAt: number | undefined, dueAt: number): boolean {
+  return pendingAt === undefined || dueAt < pendingAt;
+}
+
+/**
  * The Ready condition of a BgpConf or BgpPeer from the object-scoped findings about it: False with
  * the first error's reason, else True with the first warning's, else True/Ready.
  */

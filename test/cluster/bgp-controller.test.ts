@@ -210,6 +210,27 @@ test('dormant until configured, then per-node status keys, node-scoped problems,
   assert.ok(changes >= 4, `the session kept retrying (${changes} changes)`);
   assert.ok(writes <= 1, `${writes} writes in ${windowMs} ms`);
 
+  // The router comes up (a second BgpSpeaker, passive, on the port that refused so far): the
+  // session's ESTABLISHED is written at once, not held back with the once-a-minute refresh of the
+  // retrying states above.
+  const router = new BgpSpeaker({ listen: { port, addresses: ['127.0.0.1'] }, nextHop: () => undefined });
+  await router.ready;
+  assert.deepEqual(router.listenErrors(), []);
+  router.setPeers([{ name: 'node-a', neighborAddress: '127.0.0.1', peerAs: 65000, localAs: 65001, routerId: '10.200.0.99', families: ['ipv4-unicast'], passive: true }]);
+  const t2 = Date.now();
+  try {
+    const est = await waitFor('ESTABLISHED written', async () => {
+      const p = await get('bgppeers', PEER);
+      const e = (p.status?.nodesPeerStatus as Record<string, { peerState: { sessionState: string }; timersState: Record<string, string> }> | undefined)?.[NODE_A];
+      return e?.peerState.sessionState === 'ESTABLISHED' ? e : undefined;
+    }, 10_000);
+    t.diagnostic(`ESTABLISHED in status ${Date.now() - t2} ms after the router came up`);
+    assert.match(est.timersState.uptime ?? '', /^\d{4}-\d\d-\d\dT/);
+    assert.equal(est.timersState.negotiatedHoldTime, '90');
+  } finally {
+    await router.close({ withdraw: false });
+  }
+
   // The nodeSelector stops selecting node v6: it removes its own key, node A's stays.
   await admin.core.patchNode({ name: NODE_V6, body: { metadata: { labels: { [LABEL]: null } } } }, mergePatchOptions());
   await waitFor('node v6 key removed', async () => {

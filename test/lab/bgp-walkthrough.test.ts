@@ -118,11 +118,15 @@ test('BGP walkthrough: BIRD gets an ECMP route per Service IP, curl reaches a po
 
   // Status: every node's key, upstream's shapes.
   type PeerObject = { status: { nodesPeerStatus: Record<string, { peerState: Record<string, unknown>; timersState: Record<string, string> }> } };
+  let seen: unknown;
   await waitFor('ESTABLISHED in every node\'s status entry', async () => {
     const p = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as PeerObject;
     const entries = p.status?.nodesPeerStatus ?? {};
+    seen = entries;
     return SEED.nodes.every((n) => entries[n.name]?.peerState.sessionState === 'ESTABLISHED') ? p : undefined;
-  }, 20_000, lab).then((p) => {
+  }, 20_000, lab).catch((err: Error) => {
+    throw new Error(`${err.message}\nstatus: ${JSON.stringify(seen)}`);
+  }).then((p) => {
     for (const n of SEED.nodes) {
       const e = p.status.nodesPeerStatus[n.name]!;
       assert.equal(e.peerState.neighborAddress, '192.168.0.5');
