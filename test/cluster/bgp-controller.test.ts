@@ -18,11 +18,11 @@ import type { SpeakerContext } from '../../src/speaker/context.ts';
 import { SharedInformers } from '../../src/speaker/informers.ts';
 import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
 import { TypedKubeClient, mergePatchOptions } from '../../scripts/kit/typed-client.ts';
+import { sleep, waitFor } from '../../scripts/kit/ipam-helpers.ts';
 import type { EipObject } from '../../src/kube/client.ts';
 
 const cp = await controlPlane();
 const admin = TypedKubeClient.fromFile(cp.kubeconfig);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The speaker's client, counting the status patches it sends (the API writes this test bounds). */
 class CountingClient extends KubeClient {
@@ -82,17 +82,6 @@ function harness(node: string, writer: boolean): Harness {
     conditionWriter: () => writer,
   });
   return { ctx, client, controller, made };
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last !== undefined && last !== false) return last as T;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
 async function closedPort(): Promise<number> {
