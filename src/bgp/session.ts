@@ -8,6 +8,7 @@
 // are decoded per turn; with more buffered, the socket is paused and the rest is handled on the
 // next turn (setImmediate), so TCP flow control pushes back on the peer meanwhile.
 import type net from 'node:net';
+import { setImmediate } from 'node:timers';
 import type { BgpMessage, CodecOptions, MessageType } from './codec/types.ts';
 import { BgpError } from './codec/errors.ts';
 import { decodeMessage, encodeMessage, frameLength } from './codec/index.ts';

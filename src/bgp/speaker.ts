@@ -7,15 +7,17 @@
 // End-of-RIB per family. ROUTE-REFRESH re-sends the Adj-RIB-Out. Incoming UPDATEs are decoded (a
 // malformed one gets its NOTIFICATION) and counted, never installed: this speaker only announces.
 import type net from 'node:net';
+import { setInterval } from 'node:timers';
 import { log as defaultLog } from '../log.ts';
 import { canonicalIP, parseIPBytes } from '../net/ip.ts';
 import type { Prefix } from './codec/types.ts';
 import { AFI_IPV4, AFI_IPV6 } from './codec/types.ts';
 import { PeerSession, normalizeAddress } from './session.ts';
-import { peerConfigProblems, DEFAULT_PORT, emptyCounts, type ListenConfig, type PeerConfig, type PeerStatus, type RouteSpec } from './peer-config.ts';
+import { peerConfigProblems, peerTtl, DEFAULT_PORT, emptyCounts, type ListenConfig, type PeerConfig, type PeerStatus, type RouteSpec } from './peer-config.ts';
 import { desiredRibOut, diffRibOut, isEmptyDiff, parseRoute, type AdjRibOut, type IpFamily } from './rib-out.ts';
 import { endOfRibs, updatesForDiff } from './updates.ts';
 import { familyOf, Listener } from './transport.ts';
+import { md5Hint, readMd5Counters, rise, type Md5Counters } from './md5-counters.ts';
 
 export type { ListenConfig, MessageCounts, PeerConfig, PeerStatus, RouteSpec } from './peer-config.ts';
 
@@ -33,8 +35,14 @@ export interface SpeakerOptions {
   log?: Logger;
 }
 
-/** How long close() waits for the withdrawals and NOTIFICATIONs to leave before destroying sockets. */
-export const CLOSE_DEADLINE_MS = 150;
+/**
+ * The most close() waits for sessions and listeners to finish closing (the 200 ms SIGTERM goal).
+ * Withdrawals and NOTIFICATIONs are written at once; each session destroys its sockets 100 ms after
+ * end() if the peer has not closed by then, so this bound is only reached when something hangs.
+ */
+export const CLOSE_DEADLINE_MS = 200;
+/** How often the kernel's MD5 drop counters are looked at while some peer is not established. */
+const MD5_CHECK_MS = 3000;
 /** Distinct unknown sources remembered for "log once per source" (a scan must not grow memory). */
 const UNKNOWN_SOURCES_REMEMBERED = 1024;
 
@@ -44,6 +52,8 @@ interface Peer {
   session?: PeerSession;
   /** Configuration problems: the peer is not started and its status says why. */
   problems?: string;
+  /** Evidence of a TCP MD5 mismatch while not established (see md5-counters.ts). */
+  md5Hint?: string;
   sent: AdjRibOut;
 }
 
@@ -57,6 +67,8 @@ export class BgpSpeaker {
   readonly #unknownLogged = new Set<string>();
   readonly #changeCbs: ((s: PeerStatus) => void)[] = [];
   #closed = false;
+  #md5Timer: ReturnType<typeof setInterval> | undefined;
+  #md5Last: Md5Counters | undefined;
   /** Resolves once every listen address is bound (or failed; see listenErrors()). */
   readonly ready: Promise<void>;
 
@@ -64,27 +76,55 @@ export class BgpSpeaker {
     this.#opts = opts;
     this.#log = opts.log ?? defaultLog;
     this.ready = this.#startListening(opts.listen);
+    this.#md5Timer = setInterval(() => this.#checkMd5(), MD5_CHECK_MS);
+    // A diagnostic must not keep the process alive (node:timers gives unref() on Deno too).
+    this.#md5Timer.unref();
+  }
+
+  /** Turns a rise of the kernel's MD5 drop counters into a status hint on every peer not established. */
+  #checkMd5(): void {
+    const waiting = [...this.#peers.values()].filter((p) => p.session && p.session.status().state !== 'established');
+    if (waiting.length === 0) {
+      this.#md5Last = undefined;
+      return;
+    }
+    const now = readMd5Counters();
+    const before = this.#md5Last;
+    this.#md5Last = now;
+    if (!now || !before) return;
+    const r = rise(now, before);
+    for (const p of waiting) {
+      const hint = md5Hint(r, Boolean(p.cfg.authPassword));
+      if (!hint || hint === p.md5Hint) continue;
+      p.md5Hint = hint;
+      this.#log.warn('TCP MD5 mismatch suspected', { peer: p.cfg.name, hint });
+      this.#emit(this.#statusOf(p));
+    }
   }
 
   async #startListening(listen: ListenConfig | undefined): Promise<void> {
     if (!listen || listen.port === -1) return;
+    // Let the caller's setPeers() right after construction land first, so the listener is prepared
+    // (MD5 keys, TTL) for those peers before listen() answers any SYN.
+    await Promise.resolve();
     const port = listen.port === 0 ? DEFAULT_PORT : listen.port;
     const addresses = listen.addresses.length > 0 ? listen.addresses : ['0.0.0.0', '::'];
     for (const address of addresses) {
       try {
-        const l = await Listener.open(address, port, (s) => this.#onAccept(s));
+        const l = await Listener.open(address, port, (s) => this.#onAccept(s), (fresh) => this.#prepareListener(fresh));
         if (this.#closed) {
           await l.close();
           return;
         }
         this.#listeners.push(l);
+        // Peers set while it was being opened.
+        this.#prepareListener(l);
       } catch (err) {
         const msg = `BgpConf listen ${address} port ${port}: ${(err as Error).message}; fix listenAddresses/listenPort (or free the port; another BGP daemon on this node?)`;
         this.#listenErrors.push(msg);
         this.#log.error('cannot listen for BGP connections', { address, port, error: msg });
       }
     }
-    this.#updateListenerKeys();
   }
 
   /** Problems binding the listen addresses (empty when all are listening). */
@@ -127,7 +167,7 @@ export class BgpSpeaker {
       });
       peer.session.start();
     }
-    this.#updateListenerKeys();
+    this.#updateListeners();
   }
 
   /** Announces exactly `routes` to every established peer (diffed against what each was sent). */
@@ -160,12 +200,13 @@ export class BgpSpeaker {
 
   /**
    * Shuts every session down: with withdraw, UPDATEs withdrawing everything first; then NOTIFICATION
-   * Cease/Administrative Shutdown (6/2) and close. Resolves within ~CLOSE_DEADLINE_MS even when a
+   * Cease/Administrative Shutdown (6/2) and close. Resolves within CLOSE_DEADLINE_MS even when a
    * peer stops reading (its socket is destroyed).
    */
   async close(opts: { withdraw?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#md5Timer);
     const stops: Promise<void>[] = [];
     for (const peer of this.#peers.values()) {
       const s = peer.session;
@@ -183,7 +224,7 @@ export class BgpSpeaker {
     await Promise.race([
       Promise.all([...stops, ...listeners]),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_DEADLINE_MS * 2);
+        timer = setTimeout(resolve, CLOSE_DEADLINE_MS);
       }),
     ]);
     if (timer) clearTimeout(timer);
@@ -200,7 +241,10 @@ export class BgpSpeaker {
         ...(peer.problems ? { lastError: peer.problems } : {}),
       };
     }
-    return { ...peer.session.status(), announced: peer.sent.size };
+    const st = peer.session.status();
+    if (st.state === 'established') peer.md5Hint = undefined;
+    if (peer.md5Hint) st.lastError = st.lastError ? `${st.lastError}; ${peer.md5Hint}` : `BgpPeer ${peer.cfg.name}: ${peer.md5Hint}`;
+    return { ...st, announced: peer.sent.size };
   }
 
   #emit(s: PeerStatus): void {
@@ -228,18 +272,31 @@ export class BgpSpeaker {
     peer.session.accept(sock);
   }
 
-  #updateListenerKeys(): void {
+  #updateListeners(): void {
+    for (const l of this.#listeners) this.#prepareListener(l);
+  }
+
+  /** MD5 keys of every peer with authPassword, and the TTL accepted sockets start with. */
+  #prepareListener(l: Listener): void {
     const keys = new Map<string, string>();
+    // Accepted sockets inherit the listener's TTL; where the runtime cannot set it per socket
+    // afterwards (Deno), the largest TTL any peer of the family needs keeps every session possible.
+    let ttl = 0;
     for (const p of this.#peers.values()) {
       const addr = canonicalIP(p.cfg.neighborAddress);
-      if (p.session && p.cfg.authPassword && addr) keys.set(addr, p.cfg.authPassword);
+      if (!p.session || !addr) continue;
+      if (p.cfg.authPassword) keys.set(addr, p.cfg.authPassword);
+      if (familyOf(addr) === l.family) ttl = Math.max(ttl, peerTtl(p.cfg));
     }
-    for (const l of this.#listeners) {
-      try {
-        l.setKeys(keys);
-      } catch (err) {
-        this.#log.error('cannot set TCP MD5 keys on the BGP listener', { error: (err as Error).message, fix: 'the kernel needs CONFIG_TCP_MD5SIG for BgpPeer authPassword' });
-      }
+    try {
+      l.setTtl(ttl || 64);
+    } catch (err) {
+      this.#log.warn('cannot set the TTL of the BGP listener', { error: (err as Error).message });
+    }
+    try {
+      l.setKeys(keys);
+    } catch (err) {
+      this.#log.error('cannot set TCP MD5 keys on the BGP listener', { error: (err as Error).message, fix: 'the kernel needs CONFIG_TCP_MD5SIG for BgpPeer authPassword' });
     }
   }
 

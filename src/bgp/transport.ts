@@ -58,24 +58,32 @@ export function socketFd(sock: net.Socket | net.Server): number | undefined {
 
 /** A listening socket on one address; MD5 keys per peer address are set on it (accepted sockets inherit them). */
 export class Listener {
-  readonly server: net.Server;
+  #server: net.Server | undefined;
   readonly family: 4 | 6;
   readonly #fd: number;
   readonly #keys = new Map<string, string>();
 
-  private constructor(server: net.Server, fd: number, family: 4 | 6) {
-    this.server = server;
+  private constructor(fd: number, family: 4 | 6) {
     this.#fd = fd;
     this.family = family;
   }
 
-  /** Binds and listens on address:port; onSocket gets every accepted connection. */
-  static async open(address: string, port: number, onSocket: (s: net.Socket) => void): Promise<Listener> {
+  get server(): net.Server {
+    return this.#server!;
+  }
+
+  /**
+   * Binds and listens on address:port; onSocket gets every accepted connection. `prepare` runs
+   * between bind() and listen() so the MD5 keys and TTL are in place before the first SYN is answered.
+   */
+  static async open(address: string, port: number, onSocket: (s: net.Socket) => void, prepare: (l: Listener) => void = () => undefined): Promise<Listener> {
     const bytes = addressBytes(address);
     const family = bytes.length === 4 ? 4 : 6;
     const fd = openTcpSocket(family);
+    const l = new Listener(fd, family);
     try {
       bindFd(fd, bytes, port, { reuseAddr: true });
+      prepare(l);
       listenFd(fd);
     } catch (err) {
       closeFd(fd);
@@ -89,7 +97,8 @@ export class Listener {
         resolve();
       });
     });
-    return new Listener(server, fd, family);
+    l.#server = server;
+    return l;
   }
 
   /** Makes the listener's MD5 keys exactly `keys` (peer address -> password) for its family. */
@@ -106,8 +115,22 @@ export class Listener {
     }
   }
 
+  /**
+   * TTL of the listener, which accepted sockets inherit (Linux copies it at accept). Node lets us
+   * set each accepted socket's TTL afterwards; Deno does not expose their fds, so there the
+   * listener's value is what a passive session gets.
+   */
+  setTtl(ttl: number): void {
+    if (ttl === this.#ttl) return;
+    setTtl(this.#fd, this.family, ttl);
+    this.#ttl = ttl;
+  }
+  #ttl = 0;
+
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const server = this.#server;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
   }
 }
 

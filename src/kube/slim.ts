@@ -9,7 +9,7 @@
 // Objects the speaker only reads (Nodes, Namespaces, EndpointSlices) keep only what is read:
 //   Node           labels (exclude label, BGP rack), annotations (NIC choice), conditions' type
 //                  and status, InternalIP addresses (BGP router id and next hop)
-//   BgpConf/Peer   spec, conditions, and of the per-node status maps only this node's key (the
+//   BgpConf/Peer   spec, finalizers, conditions, and of the per-node status maps only this node's key (the
 //                  maps grow with the nodes; a node writes and reads only its own entry)
 //   Namespace      labels (Eip namespaceSelector)
 //   EndpointSlice  the service-name label, and the nodes of its endpoints that are not unready
@@ -66,6 +66,9 @@ export function slimBgpObject(node: string, mapKey: string): (o: BgpCachedObject
     const metadata = identity(o.metadata) as BgpCachedObject['metadata'];
     if (o.metadata?.creationTimestamp !== undefined) metadata.creationTimestamp = o.metadata.creationTimestamp;
     if (o.metadata?.generation !== undefined) metadata.generation = o.metadata.generation;
+    // Read to lift OpenELB's finalizer off objects being deleted after an upgrade.
+    if (o.metadata?.deletionTimestamp !== undefined) metadata.deletionTimestamp = o.metadata.deletionTimestamp;
+    if (o.metadata?.finalizers !== undefined) metadata.finalizers = o.metadata.finalizers;
     const out: BgpCachedObject = { metadata };
     if (o.spec !== undefined) out.spec = o.spec;
     const status: BgpCachedObject['status'] = {};

@@ -25,7 +25,7 @@ const DEFAULT_RESTART_TIME = 120;
 /** A BgpConf or BgpPeer as the informer holds it (untyped spec). */
 export interface BgpObject {
   /** creationTimestamp is RFC 3339 text in JSON (client-node's types say Date). */
-  metadata: { name: string; uid?: string; creationTimestamp?: string | Date; generation?: number };
+  metadata: { name: string; uid?: string; creationTimestamp?: string | Date; generation?: number; deletionTimestamp?: string | Date };
   spec?: unknown;
 }
 
@@ -195,6 +195,13 @@ function seconds(x: unknown): number | undefined {
   return Number(s);
 }
 
+/** Whether the BgpPeer's nodeSelector selects `node` (absent: every node, as upstream). */
+export function selectsNode(obj: BgpObject, node: BgpNode): ReturnType<typeof matchSelector> {
+  const sel = rec(obj.spec).nodeSelector;
+  if (sel === undefined || sel === null) return { ok: true, matches: true };
+  return matchSelector(sel, node.labels);
+}
+
 export type PeerVerdict =
   | { kind: 'peer'; peer: PeerConfig; findings: BgpFinding[] }
   /** The nodeSelector does not select this node. */
@@ -210,14 +217,12 @@ export function peerConfig(obj: BgpObject, global: GlobalConfig, node: BgpNode):
   const finding = (scope: FindingScope, severity: BgpFinding['severity'], reason: string, message: string) =>
     findings.push({ kind: 'BgpPeer', name, scope, severity, reason, message: `BgpPeer ${name}: ${message}` });
 
-  if (spec.nodeSelector !== undefined && spec.nodeSelector !== null) {
-    const sel = matchSelector(spec.nodeSelector, node.labels);
-    if (!sel.ok) {
-      finding('object', 'error', 'InvalidNodeSelector', `spec.nodeSelector ${sel.problem}, so it selects no node: fix it (matchLabels, or matchExpressions with In, NotIn, Exists, DoesNotExist), or remove it to peer from every node`);
-      return { kind: 'invalid', findings };
-    }
-    if (!sel.matches) return { kind: 'not-selected', findings };
+  const sel = selectsNode(obj, node);
+  if (!sel.ok) {
+    finding('object', 'error', 'InvalidNodeSelector', `spec.nodeSelector ${sel.problem}, so it selects no node: fix it (matchLabels, or matchExpressions with In, NotIn, Exists, DoesNotExist), or remove it to peer from every node`);
+    return { kind: 'invalid', findings };
   }
+  if (!sel.matches) return { kind: 'not-selected', findings };
 
   const conf = rec(spec.conf ?? spec.config);
   const neighborText = str(conf.neighborAddress) ?? str(conf['neighbor-address']);

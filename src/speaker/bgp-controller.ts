@@ -21,7 +21,7 @@
 // SIGTERM: stop() closes the speaker with withdraw (UPDATEs withdrawing every route, then a Cease
 // NOTIFICATION), so routers move traffic to the other nodes before the process exits.
 import { EIP_GROUP, EIP_VERSION } from '../kube/client.ts';
-import { describeError, isNotFound } from '../kube/errors.ts';
+import { describeError, isConflict, isNotFound } from '../kube/errors.ts';
 import { targetOf } from '../kube/events.ts';
 import type { Informer } from '../kube/informer.ts';
 import { type Condition, setCondition } from '../kube/objects.ts';
@@ -39,6 +39,7 @@ import {
   notConfiguredEntry,
   peerStatusEntry,
   readyCondition,
+  rearmTimer,
   type WriteLimits,
   writeDue,
 } from './bgp-status.ts';
@@ -65,6 +66,8 @@ export interface BgpControllerOptions {
 const BGPCONF = { kind: 'BgpConf', apiVersion: `${EIP_GROUP}/${EIP_VERSION}` };
 const BGPPEER = { kind: 'BgpPeer', apiVersion: `${EIP_GROUP}/${EIP_VERSION}` };
 const CONF_MAP = 'nodesConfStatus';
+/** OpenELB's finalizer on BgpConf/BgpPeer (its Services' finalizer, reused). */
+export const UPSTREAM_FINALIZER = 'finalizer.lb.kubesphere.io/v1alpha1';
 const PEER_MAP = 'nodesPeerStatus';
 
 interface Written {
@@ -90,7 +93,7 @@ export class BgpController implements Controller {
   private speakerMaking: Promise<void> | undefined;
   private nextHops: { 4?: string; 6?: string } = {};
   private readonly written = new Map<string, Written>();
-  private readonly deferred = new Map<string, NodeJS.Timeout>();
+  private readonly deferred = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private lastPlan: BgpPlan | undefined;
 
   constructor(readonly ctx: SpeakerContext, readonly opts: BgpControllerOptions) {
@@ -129,7 +132,7 @@ export class BgpController implements Controller {
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.probeTimer) clearTimeout(this.probeTimer);
     if (this.countersTimer) clearInterval(this.countersTimer);
-    for (const t of this.deferred.values()) clearTimeout(t);
+    for (const d of this.deferred.values()) clearTimeout(d.timer);
     this.deferred.clear();
     await this.speakerMaking?.catch(() => undefined);
     const s = this.speaker;
@@ -307,14 +310,15 @@ export class BgpController implements Controller {
     const due = writeDue(stored, desired, w?.at, this.now(), this.limits);
     if (due === 'none') return;
     if (due !== 'now') {
-      if (!this.deferred.has(key)) {
-        const t = setTimeout(() => {
-          this.deferred.delete(key);
-          this.schedule();
-        }, Math.max(0, due.at - this.now()));
-        t.unref?.();
-        this.deferred.set(key, t);
-      }
+      const pending = this.deferred.get(key);
+      if (!rearmTimer(pending?.at, due.at)) return;
+      if (pending) clearTimeout(pending.timer);
+      const timer = setTimeout(() => {
+        this.deferred.delete(key);
+        this.schedule();
+      }, Math.max(0, due.at - this.now()));
+      timer.unref?.();
+      this.deferred.set(key, { at: due.at, timer });
       return;
     }
     const patch = mergePatchDiff(stored, desired);
@@ -344,7 +348,34 @@ export class BgpController implements Controller {
         }
       }
       if (writer && this.isObjectConclusive(plan, kind)) this.writeCondition(obj, kind, plan.findings);
+      if (writer) this.liftUpstreamFinalizer(obj, kind);
     }
+  }
+
+  /**
+   * OpenELB's speaker puts its finalizer on BgpConf default and every BgpPeer and removes it when
+   * it has cleaned up its gobgp. After a move to openelb-ts nobody would remove it, and deleting
+   * such an object would hang forever: the writer lifts it from objects being deleted (we need no
+   * clean-up in the API: routes and sessions follow the cache).
+   */
+  private liftUpstreamFinalizer(obj: BgpCachedObject, kind: 'BgpConf' | 'BgpPeer'): void {
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (!obj.metadata.deletionTimestamp || !finalizers.includes(UPSTREAM_FINALIZER)) return;
+    const key = `finalizer/${kind}/${obj.metadata.name}`;
+    if (this.written.get(key)?.rv === obj.metadata.resourceVersion) return;
+    this.written.set(key, { at: this.now(), value: null, rv: obj.metadata.resourceVersion });
+    const plural = kind === 'BgpConf' ? 'bgpconfs' : 'bgppeers';
+    const path = `/apis/${EIP_GROUP}/${EIP_VERSION}/${plural}/${encodeURIComponent(obj.metadata.name)}`;
+    // resourceVersion makes it conditional: merge patch replaces the list whole.
+    const patch = { metadata: { resourceVersion: obj.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== UPSTREAM_FINALIZER) } };
+    this.ctx.client.mergePatch(path, patch).then(
+      () => log.info('bgp: removed OpenELB\'s finalizer from an object being deleted', { object: `${plural}/${obj.metadata.name}` }),
+      (err) => {
+        this.written.delete(key);
+        // 409: the object changed meanwhile; its cache update brings another round.
+        if (!isNotFound(err) && !isConflict(err)) log.warn('bgp: cannot remove OpenELB\'s finalizer', { object: `${plural}/${obj.metadata.name}`, error: describeError(err) });
+      },
+    );
   }
 
   /**

@@ -25,6 +25,7 @@ import {
   type GlobalConfig,
   globalConfig,
   peerConfig,
+  selectsNode,
 } from './bgp-config.ts';
 import type { PeerConfig, RouteSpec } from './bgp-speaker-api.ts';
 import type { ServiceView } from './layer2-inputs.ts';
@@ -107,7 +108,10 @@ export function bgpRoutes(
 }
 
 /** This node's BGP plan. */
-export function bgpPlan(input: BgpPlanInput): BgpPlan {
+export function bgpPlan(raw: BgpPlanInput): BgpPlan {
+  // An object being deleted is gone already (as upstream: its peer is removed, its routes withdrawn).
+  const live = (o: BgpObject) => !o.metadata.deletionTimestamp;
+  const input = { ...raw, confs: raw.confs.filter(live), peers: raw.peers.filter(live) };
   const findings: BgpFinding[] = [];
   const notConfigured = new Map<string, string>();
   const empty = (node?: BgpNode): BgpPlan => ({ global: undefined, peers: [], routes: [], findings, confStatus: undefined, notConfigured, nextHops: node ? nextHopsOf(node) : {} });
@@ -147,7 +151,10 @@ export function bgpPlan(input: BgpPlanInput): BgpPlan {
     const here = g.findings.filter((f) => f.severity === 'error' && f.scope === 'node');
     if (here.length > 0) {
       const why = `BgpConf ${DEFAULT_BGPCONF} is not usable on node ${node.name}: ${here.map((f) => f.message).join('; ')}`;
-      for (const p of input.peers) notConfigured.set(p.metadata.name, why);
+      for (const p of input.peers) {
+        const sel = selectsNode(p, node);
+        if (sel.ok && sel.matches) notConfigured.set(p.metadata.name, why);
+      }
     }
     return empty(node);
   }

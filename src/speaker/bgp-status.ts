@@ -4,10 +4,13 @@
 // (upstream's names and shapes: gobgp's PeerState/TimersState, counts as strings) and writes it
 // with a merge patch of that key only, so nodes never race each other and need no resourceVersion.
 // API writes per node are a product metric (README, issue 12), so:
-//   - a change of session state, error or negotiated values is written at once, but at most once
-//     per `minIntervalMs` per object (a flapping session costs one write per interval, not per flap);
-//   - message counters alone (keepalives every 30 s, updates) are refreshed at most once per
-//     `countersIntervalMs` (a minute): status is for people, metrics are for graphs.
+//   - a session becoming established or going down, a new negotiated hold time, a changed admin
+//     state or configuration is written at once, but at most once per `minIntervalMs` per object
+//     (a flapping session costs one write per interval, not per flap);
+//   - what changes all the time is refreshed at most once per `countersIntervalMs` (a minute):
+//     message counters (keepalives every 30 s, updates), and while a router is unreachable, which
+//     of connect/active/idle the retrying session is in and its last error. Status is for people,
+//     metrics are for graphs.
 import type { Condition } from '../kube/objects.ts';
 import type { BgpFinding } from './bgp-config.ts';
 import type { MessageCounts, PeerConfig, PeerStatus } from './bgp-speaker-api.ts';
@@ -78,11 +81,19 @@ export function mergePatchDiff(from: Json | undefined, to: Json | undefined): Js
   return JSON.stringify(from) === JSON.stringify(to) ? undefined : to;
 }
 
-/** The entry without its message counters: what makes a write urgent. */
-function withoutCounters(e: Json | undefined): Json | undefined {
+/**
+ * What makes a write urgent: whether the session is established (and since when, with which hold
+ * time), its admin state and identity. The rest (message counters, which of the not-established
+ * states a retrying session is in, its downtime and last error) changes every second or so while
+ * a router is unreachable; it is refreshed at most once per countersIntervalMs, or it would cost
+ * every node one write per second for as long as the router is down.
+ */
+function urgentPart(e: Json | undefined): Json | undefined {
   if (!isObject(e) || !isObject(e.peerState)) return e;
-  const { messages: _m, ...peerState } = e.peerState;
-  return { ...e, peerState };
+  const { messages: _m, sessionState, ...peerState } = e.peerState;
+  const { downtime: _d, ...timersState } = isObject(e.timersState) ? e.timersState : {};
+  const { lastError: _e, ...rest } = e;
+  return { ...rest, peerState: { ...peerState, established: sessionState === 'ESTABLISHED' }, timersState };
 }
 
 export interface WriteLimits {
@@ -106,10 +117,19 @@ export function writeDue(
   limits: WriteLimits = DEFAULT_WRITE_LIMITS,
 ): 'none' | 'now' | { at: number } {
   if (mergePatchDiff(stored, desired) === undefined) return 'none';
-  const urgent = mergePatchDiff(withoutCounters(stored), withoutCounters(desired)) !== undefined;
+  const urgent = stored === undefined || mergePatchDiff(urgentPart(stored), urgentPart(desired)) !== undefined;
   const interval = urgent ? limits.minIntervalMs : limits.countersIntervalMs;
   if (lastWriteAt === undefined || now - lastWriteAt >= interval) return 'now';
   return { at: lastWriteAt + interval };
+}
+
+/**
+ * Whether a deferred write timer must be (re)armed for `dueAt`, given the one pending (if any):
+ * one timer per key, at the earliest time due, so a counter refresh waiting a minute never holds
+ * back a session that has just become established.
+ */
+export function rearmTimer(pendingAt: number | undefined, dueAt: number): boolean {
+  return pendingAt === undefined || dueAt < pendingAt;
 }
 
 /**

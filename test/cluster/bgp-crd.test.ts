@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { controlPlane, uniqueName } from '../../scripts/kit/control-plane.ts';
 import { KubeClient } from '../../src/kube/client.ts';
+import { DOCS_BGPCONF, DOCS_BGPPEER, DOCS_BGPPEER_FULL } from '../fixtures/openelb-bgp-docs.ts';
 
 const cp = await controlPlane();
 const created: string[] = [];
@@ -20,47 +21,6 @@ async function apply(manifest: string, ...names: string[]) {
   return cp.kubectl(['apply', '-f', '-'], { input: manifest });
 }
 
-// Upstream docs: "Use OpenELB in BGP Mode", steps 2 and 3, verbatim.
-const DOCS_BGPCONF = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpConf
-metadata:
-  name: default
-spec:
-  as: 50000
-  listenPort: 17900
-  routerId: 192.168.0.2
-`;
-const DOCS_BGPPEER = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpPeer
-metadata:
-  name: bgp-peer
-spec:
-  conf:
-    peerAs: 50001
-    neighborAddress: 192.168.0.5
-`;
-// Upstream docs: "Configure OpenELB in BGP Mode", the BgpPeer example, verbatim.
-const DOCS_BGPPEER_FULL = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpPeer
-metadata:
-  name: bgppeer-sample
-spec:
-  conf:
-    peerAs: 50001
-    neighborAddress: 192.168.0.5
-  afiSafis:
-    - config:
-        family:
-          afi: AFI_IP
-          safi: SAFI_UNICAST
-        enabled: true
-      addPaths:
-        config:
-          sendMax: 10
-  nodeSelector:
-    matchLabels:
-      openelb.kubesphere.io/rack: leaf1
-`;
 // Upstream config/samples, verbatim (names changed only where two samples share one).
 const SAMPLE_V1A1_BGPCONF = `apiVersion: network.kubesphere.io/v1alpha1
 kind: BgpConf

@@ -11,33 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SeedLab, SEED } from '../../scripts/lab/lab.ts';
+import { waitFor as poll } from '../../scripts/kit/ipam-helpers.ts';
+import { DOCS_BGPCONF, DOCS_BGPPEER, DOCS_EIP } from '../fixtures/openelb-bgp-docs.ts';
 
-const BGPCONF = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpConf
-metadata:
-  name: default
-spec:
-  as: 50000
-  listenPort: 17900
-`;
-// Docs, step 3, verbatim.
-const BGPPEER = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpPeer
-metadata:
-  name: bgp-peer
-spec:
-  conf:
-    peerAs: 50001
-    neighborAddress: 192.168.0.5
-`;
-// Docs, step 4, verbatim.
-const EIP = `apiVersion: network.kubesphere.io/v1alpha2
-kind: Eip
-metadata:
-  name: bgp-eip
-spec:
-  address: 172.22.0.2-172.22.0.10
-`;
+// The docs' BgpConf without its routerId (every node would share 192.168.0.2): each node's
+// InternalIP is its router id, as upstream does when routerId is empty.
+const BGPCONF = DOCS_BGPCONF.replace('  routerId: 192.168.0.2\n', '');
 
 // The docs' bird.conf, in BIRD 2 syntax (the docs use BIRD 1.6): one neighbour per node.
 function birdConf(): string {
@@ -57,17 +36,11 @@ ${neighbours}
 `;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, lab: SeedLab): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last !== undefined && last !== false) return last as T;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})\n${lab.logs(60)}`);
+/** Poll until truthy; on timeout the speakers' logs are part of the failure. */
+function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, lab: SeedLab): Promise<T> {
+  return poll(what, fn, timeoutMs, 100).catch((err: Error) => {
+    throw new Error(`${err.message}\n${lab.logs(60)}`);
+  });
 }
 
 test('BGP walkthrough: BIRD gets an ECMP route per Service IP, curl reaches a pod, Local and SIGTERM withdraw', { timeout: 240_000 }, async (t) => {
@@ -94,8 +67,8 @@ test('BGP walkthrough: BIRD gets an ECMP route per Service IP, curl reaches a po
   await waitFor('BIRD up', async () => (await birdc('show', 'status').catch(() => '')).includes('Daemon is up'), 10_000, lab);
 
   await kubectl(['apply', '-f', '-'], BGPCONF);
-  await kubectl(['apply', '-f', '-'], BGPPEER);
-  await kubectl(['apply', '-f', '-'], EIP);
+  await kubectl(['apply', '-f', '-'], DOCS_BGPPEER);
+  await kubectl(['apply', '-f', '-'], DOCS_EIP);
   await lab.startSpeakers();
   const svc = await lab.createService({ name: 'bgp-svc', eip: 'bgp-eip', pods: 2 });
   assert.equal(svc.ip, '172.22.0.2');
@@ -117,12 +90,16 @@ test('BGP walkthrough: BIRD gets an ECMP route per Service IP, curl reaches a po
   assert.match(await lab.curl(svc.ip), /^You've hit bgp-svc-[01]$/);
 
   // Status: every node's key, upstream's shapes.
-  const peer = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as { status: { nodesPeerStatus: Record<string, { peerState: Record<string, unknown>; timersState: Record<string, string> }> } };
+  type PeerObject = { status: { nodesPeerStatus: Record<string, { peerState: Record<string, unknown>; timersState: Record<string, string> }> } };
+  let seen: unknown;
   await waitFor('ESTABLISHED in every node\'s status entry', async () => {
-    const p = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as typeof peer;
+    const p = JSON.parse(await kubectl(['get', 'bgppeer', 'bgp-peer', '-o', 'json'])) as PeerObject;
     const entries = p.status?.nodesPeerStatus ?? {};
+    seen = entries;
     return SEED.nodes.every((n) => entries[n.name]?.peerState.sessionState === 'ESTABLISHED') ? p : undefined;
-  }, 20_000, lab).then((p) => {
+  }, 20_000, lab).catch((err: Error) => {
+    throw new Error(`${err.message}\nstatus: ${JSON.stringify(seen)}`);
+  }).then((p) => {
     for (const n of SEED.nodes) {
       const e = p.status.nodesPeerStatus[n.name]!;
       assert.equal(e.peerState.neighborAddress, '192.168.0.5');

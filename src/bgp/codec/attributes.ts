@@ -111,7 +111,7 @@ function nextHopBytes(m: MpReach, family: PrefixFamily): Uint8Array[] {
   const hops = m.nextHops.map((h) => parseIPv6(h) ?? (family === 4 ? parseIPv4(h) : undefined));
   if (hops.some((h) => !h)) throw new RangeError(`bgp codec: MP_REACH next hops ${JSON.stringify(m.nextHops)} are not addresses valid for AFI ${m.afi}`);
   const bytes = hops as Uint8Array[];
-  const ok = bytes.length <= 1 || (bytes.length === 2 && bytes[0]!.length === 16 && bytes[1]!.length === 16);
+  const ok = bytes.length === 1 || (bytes.length === 2 && bytes[0]!.length === 16 && bytes[1]!.length === 16);
   if (!ok) throw new RangeError('bgp codec: MP_REACH takes one next hop, or two IPv6 ones (global, link-local)');
   return bytes;
 }
@@ -192,6 +192,8 @@ function encodedList(a: PathAttributes, opts: CodecOptions): Encoded[] {
     add(OPTIONAL_TRANSITIVE, ATTR_AS4_PATH, checkSegments('AS4_PATH', segs, 4), (w) => writeSegments(w, segs, 4));
   }
   const codes = new Set(out.map((e) => e.code));
+  if (a.unknown?.length === 0) throw new RangeError('bgp codec: unknown attributes must not be an empty list (omit the field)');
+  let last = -1;
   for (const u of a.unknown ?? []) {
     checkUint('attribute code', u.code, 8);
     checkUint('attribute flags', u.flags, 8);
@@ -199,6 +201,8 @@ function encodedList(a: PathAttributes, opts: CodecOptions): Encoded[] {
       throw new RangeError(`bgp codec: unknown attribute ${u.code}: flags 0x${u.flags.toString(16)} must have Optional set and the low 4 bits clear`);
     }
     if (codes.has(u.code)) throw new RangeError(`bgp codec: attribute ${u.code} appears twice`);
+    if (u.code < last) throw new RangeError(`bgp codec: unknown attributes must be in ascending type code order (${u.code} after ${last})`);
+    last = u.code;
     if (RECOGNIZED.has(u.code) && !rawMpAllowed(u)) throw new RangeError(`bgp codec: attribute ${u.code} has its own field; it cannot be sent as unknown`);
     if (u.data.length > 0xffff) throw new RangeError(`bgp codec: attribute ${u.code} is ${u.data.length} bytes (at most 65535)`);
     codes.add(u.code);
@@ -309,13 +313,16 @@ export function readAttributes(r: Reader, opts: CodecOptions): DecodedAttributes
         // RFC 7606 §3(c): wrong Optional/Transitive bits make the attribute malformed. The Partial bit is not judged.
         throw err(UPDATE_ATTRIBUTE_FLAGS, `${known.name} has flags 0x${flags.toString(16)}`, whole);
       }
-      readOne(code, known.name, v, whole, attributes, opts, note);
+      readOne(code, known.name, v, whole, attributes, opts);
     } catch (e) {
       if (!(e instanceof BgpError) || known.action === 'reset') throw e;
       note(known.action, e);
       malformed.add(code);
     }
   }
+  // RFC 4271 §5: senders order attributes by type code, receivers must accept any order. One
+  // canonical order keeps decode(encode(x)) equal to x.
+  attributes.unknown?.sort((x, y) => x.code - y.code);
   return { attributes, faults, malformed };
 }
 
@@ -340,15 +347,7 @@ function readSegments(v: Reader, width: number, what: string): AsSegment[] {
   return segs;
 }
 
-function readOne(
-  code: number,
-  name: string,
-  v: Reader,
-  whole: Uint8Array,
-  a: PathAttributes,
-  opts: CodecOptions,
-  note: (action: UpdateFault['action'], e: BgpError) => void,
-): void {
+function readOne(code: number, name: string, v: Reader, whole: Uint8Array, a: PathAttributes, opts: CodecOptions): void {
   switch (code) {
     case ATTR_ORIGIN: {
       fixedLength(name, v, whole, 1);
@@ -398,12 +397,12 @@ function readOne(
       return;
     case ATTR_MP_REACH_NLRI:
     case ATTR_MP_UNREACH_NLRI:
-      readMp(code, v, whole, a, note);
+      readMp(code, v, whole, a);
       return;
   }
 }
 
-function readMp(code: number, v: Reader, whole: Uint8Array, a: PathAttributes, note: (action: UpdateFault['action'], e: BgpError) => void): void {
+function readMp(code: number, v: Reader, whole: Uint8Array, a: PathAttributes): void {
   const reach = code === ATTR_MP_REACH_NLRI;
   const name = reach ? 'MP_REACH_NLRI' : 'MP_UNREACH_NLRI';
   if (v.remaining < (reach ? 5 : 3)) throw err(UPDATE_OPTIONAL_ATTRIBUTE, `${name} is ${v.remaining} bytes, too short for its fixed fields`, whole);
@@ -431,9 +430,9 @@ function readMp(code: number, v: Reader, whole: Uint8Array, a: PathAttributes, n
   else if (hopLen === 16) nextHops = [formatIPv6(hop)];
   else if (hopLen === 32) nextHops = [formatIPv6(hop), formatIPv6(hop, 16)];
   else {
-    // RFC 7606 §7.11: a next hop whose length does not fit the family makes the routes unusable, not the session.
-    nextHops = [];
-    note('treat-as-withdraw', err(UPDATE_OPTIONAL_ATTRIBUTE, `MP_REACH_NLRI next hop length ${hopLen} does not fit AFI ${afi}`, whole));
+    // RFC 7606 §7.11: the next hop length is what locates the NLRI; when it does not fit the
+    // family, the NLRI cannot be trusted either, so this resets (it is not treat-as-withdraw).
+    throw err(UPDATE_OPTIONAL_ATTRIBUTE, `MP_REACH_NLRI next hop length ${hopLen} does not fit AFI ${afi}`, whole);
   }
   a.mpReach = { afi, safi, nextHops, nlri };
 }

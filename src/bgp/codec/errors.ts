@@ -39,15 +39,13 @@ export const UPDATE_MALFORMED_AS_PATH = 11;
 // ROUTE-REFRESH Message Error subcode (RFC 7313 §5)
 export const ROUTE_REFRESH_INVALID_LENGTH = 1;
 
-const EMPTY = new Uint8Array(0);
-
 export class BgpError extends Error {
   override readonly name = 'BgpError';
   constructor(
     readonly code: number,
     readonly subcode: number,
     message: string,
-    readonly data: Uint8Array = EMPTY,
+    readonly data: Uint8Array = new Uint8Array(0),
   ) {
     super(`${message} (NOTIFICATION ${code}/${subcode})`);
   }

@@ -14,7 +14,7 @@ import {
 } from './errors.ts';
 import { capabilityLength, readCapabilities, writeCapability } from './capabilities.ts';
 import { badLength } from './header.ts';
-import { AS_TRANS, type Capability, type OpenMessage } from './types.ts';
+import type { Capability, OpenMessage } from './types.ts';
 import { type Reader, type Writer, checkUint } from './wire.ts';
 
 export const BGP_VERSION = 4;
@@ -131,26 +131,4 @@ export function readOpen(r: Reader, length: number): OpenMessage {
     readCapabilities(value, capabilities);
   }
   return { type: 'open', version, myAs, holdTime, bgpId, capabilities };
-}
-
-/** The peer's real AS: the four-octet-as capability's when present (RFC 6793), else My AS. */
-export function openPeerAs(m: OpenMessage): number {
-  for (const c of m.capabilities) if (c.kind === 'four-octet-as') return c.as;
-  return m.myAs;
-}
-
-/**
- * The session-level OPEN checks of RFC 4271 §6.2 that need configuration: Bad Peer AS (2/2) when
- * the AS is not the configured one or My AS contradicts the four-octet AS (RFC 6793 §4.1: AS_TRANS
- * exactly when the real AS needs 4 octets), Bad BGP Identifier (2/3) when an internal peer uses ours.
- */
-export function checkOpenPeer(m: OpenMessage, expect: { peerAs: number; localBgpId: string; localAs: number }): void {
-  const as = openPeerAs(m);
-  if (m.myAs !== (as > 0xffff ? AS_TRANS : as)) {
-    throw new BgpError(ERR_OPEN, OPEN_BAD_PEER_AS, `OPEN: My AS ${m.myAs} contradicts the four-octet AS capability ${as}`);
-  }
-  if (as !== expect.peerAs) throw new BgpError(ERR_OPEN, OPEN_BAD_PEER_AS, `OPEN: peer AS ${as} is not the configured ${expect.peerAs}`);
-  if (as === expect.localAs && m.bgpId === expect.localBgpId) {
-    throw new BgpError(ERR_OPEN, OPEN_BAD_BGP_ID, `OPEN: internal peer uses our own BGP identifier ${m.bgpId}`);
-  }
 }

@@ -1,7 +1,8 @@
 // BGP-4 messages as plain data: what src/bgp/codec decodes from the wire and encodes onto it.
 // Symmetric by construction: for every value `m` the encoder accepts, decode(encode(m)) deep-equals
 // `m`. Fields that are optional are omitted by the decoder when they hold their default, so a value
-// built by hand without them round-trips too. Addresses are canonical text (src/net/ip.ts).
+// built by hand without them round-trips too. Addresses are decoded as canonical text
+// (src/net/ip.ts); the encoder also takes other spellings, which come back canonical.
 
 /** Address Family Identifier (RFC 4760): 1 IPv4, 2 IPv6. Other values pass through as numbers. */
 export type Afi = 1 | 2;
@@ -34,11 +35,11 @@ export type Capability =
   | { kind: 'route-refresh' }
   /** RFC 6793, code 65: the speaker's real AS number (OPEN's My AS holds AS_TRANS when it exceeds 65535). */
   | { kind: 'four-octet-as'; as: number }
-  /** RFC 4724, code 64. `restartTime` in seconds (12 bits); `notification` is RFC 8538's N bit (omitted when clear). */
+  /** RFC 4724, code 64. `restartTime` in seconds (12 bits); `notification` is RFC 8538's N bit (true, or absent when clear). */
   | {
       kind: 'graceful-restart';
       restarting: boolean;
-      notification?: boolean;
+      notification?: true;
       restartTime: number;
       families: GracefulRestartFamily[];
     }
@@ -95,8 +96,8 @@ export interface PathAttributes {
   nextHop?: string;
   med?: number;
   localPref?: number;
-  /** ATOMIC_AGGREGATE (well-known discretionary, no data): present or not. */
-  atomicAggregate?: boolean;
+  /** ATOMIC_AGGREGATE (well-known discretionary, no data): present (true) or absent. */
+  atomicAggregate?: true;
   /** AGGREGATOR: its AS is 2 or 4 octets on the wire depending on CodecOptions.fourOctetAs. */
   aggregator?: { as: number; address: string };
   /** RFC 1997 communities, each a 32-bit number (AS << 16 | value). */
@@ -105,7 +106,10 @@ export interface PathAttributes {
   as4Path?: AsSegment[];
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
-  /** Unrecognized optional attributes in wire order (transitive ones are passed on with the Partial bit set). */
+  /**
+   * Unrecognized optional attributes, in ascending type code (RFC 4271 §5's sending order; the
+   * decoder sorts them). Transitive ones are kept with their Partial bit, to be passed on with it set.
+   */
   unknown?: RawAttribute[];
 }
 

@@ -10,7 +10,7 @@ import {
 import { ATTR_AS_PATH, ATTR_NEXT_HOP, ATTR_ORIGIN, attributesLength, readAttributes, writeAttributes } from './attributes.ts';
 import { prefixesLength, readPrefixes, writePrefixes } from './prefix.ts';
 import type { CodecOptions, UpdateFault, UpdateMessage } from './types.ts';
-import type { Reader, Writer } from './wire.ts';
+import { Reader, type Writer } from './wire.ts';
 
 /** Withdrawn Routes Length and Total Path Attribute Length. */
 const FIXED = 4;
@@ -34,12 +34,10 @@ const malformedList = (why: string) => new BgpError(ERR_UPDATE, UPDATE_MALFORMED
 /** Decodes an UPDATE body (`r` spans it exactly). */
 export function readUpdate(r: Reader, opts: CodecOptions): UpdateMessage {
   // §6.3: section lengths that overrun the message are a Malformed Attribute List.
-  const short = () => malformedList('withdrawn routes or path attribute length overruns the message');
-  const withdrawnLen = r.sub(2, short).u16();
-  const withdrawn = readPrefixes(r.sub(withdrawnLen, short), 4);
-  const attrLen = r.sub(2, short).u16();
-  const { attributes, faults, malformed } = readAttributes(r.sub(attrLen, short), opts);
-  const nlri = readPrefixes(r.sub(r.remaining), 4);
+  const body = new Reader(r.buf, r.offset, r.end, () => malformedList('withdrawn routes or path attribute length overruns the message'));
+  const withdrawn = readPrefixes(body.sub(body.u16()), 4);
+  const { attributes, faults, malformed } = readAttributes(body.sub(body.u16()), opts);
+  const nlri = readPrefixes(body.sub(body.remaining), 4);
 
   // §6.3 / RFC 4760 §3: announcing needs ORIGIN and AS_PATH, and NEXT_HOP for body NLRI. RFC 7606
   // §3(d) makes a missing one treat-as-withdraw: the routes are unusable, the session is fine.

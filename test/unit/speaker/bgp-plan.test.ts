@@ -142,6 +142,27 @@ test('peers: nodeSelector picks nodes; the older of two BgpPeers for one router 
   assert.deepEqual(leaf2.findings, []);
 });
 
+test('a node where BgpConf default is unusable tells only the BgpPeers that select it', () => {
+  const rack1 = obj('rack1', { conf: { peerAs: 65001, neighborAddress: '10.0.0.1' }, nodeSelector: { matchLabels: { rack: 'leaf1' } } });
+  const everyNode = obj('every', { conf: { peerAs: 65002, neighborAddress: '10.0.0.2' } });
+  const p = plan({ confs: [obj('default', { as: 65000 })], peers: [rack1, everyNode], node: node({ rack: 'leaf2' }, ['fd00::3']) });
+  assert.equal(p.global, undefined);
+  assert.deepEqual([...p.notConfigured.keys()], ['every']);
+  assert.match(p.notConfigured.get('every') ?? '', /^BgpConf default is not usable on node worker-p001: BgpConf default: node worker-p001 has no IPv4 InternalIP/);
+  // An object-level problem (the same on every node) is the object's condition, not every node's key.
+  const bad = plan({ confs: [obj('default', { as: 65000, families: [99] })], peers: [everyNode] });
+  assert.equal(bad.global, undefined);
+  assert.deepEqual([...bad.notConfigured.keys()], []);
+});
+
+test('objects being deleted are gone: no peer, and no BgpConf default', () => {
+  const deleting = (o: BgpObject): BgpObject => ({ ...o, metadata: { ...o.metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } });
+  assert.deepEqual(plan({ peers: [deleting(DOCS_PEER)] }).peers, []);
+  const noConf = plan({ confs: [deleting(DOCS_CONF)] });
+  assert.equal(noConf.global, undefined);
+  assert.deepEqual(noConf.findings.map((f) => f.reason), ['NoBgpConf']);
+});
+
 test('label selector: matchLabels AND matchExpressions; {} matches all (table)', () => {
   const labels = { rack: 'leaf1', zone: 'a' };
   const cases: Array<[unknown, boolean | string]> = [

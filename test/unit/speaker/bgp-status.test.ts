@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerConfig, PeerStatus } from '../../../src/speaker/bgp-speaker-api.ts';
-import { mergePatchDiff, notConfiguredEntry, peerStatusEntry, readyCondition, writeDue } from '../../../src/speaker/bgp-status.ts';
+import { mergePatchDiff, notConfiguredEntry, peerStatusEntry, readyCondition, rearmTimer, writeDue } from '../../../src/speaker/bgp-status.ts';
 
 const cfg: PeerConfig = { name: 'bgp-peer', neighborAddress: '192.168.0.5', peerAs: 50001, localAs: 50000, routerId: '192.168.0.3', families: ['ipv4-unicast'], holdTime: 9 };
 const counts = (n: number) => ({ open: 1, update: n, notification: 0, keepalive: 2 * n, refresh: 0, total: 1 + 3 * n });
@@ -65,6 +65,24 @@ test('write rate: state changes at once (at most once per second), counters at m
   assert.deepEqual(writeDue(stored, moreUpdates, t - 5000, t), { at: t + 55_000 }, 'counters only: a minute after the last write');
   assert.equal(writeDue(stored, moreUpdates, t - 60_000, t), 'now');
   assert.equal(writeDue(stored, moreUpdates, undefined, t), 'now', 'nothing written by this process yet');
+  // A router that is down: the session retries, CONNECT <-> ACTIVE every second, with new
+  // downtimes and errors: that is refreshed once a minute, not written each second by every node.
+  const retrying = (state: 'connect' | 'active', since: number, lastError: string) =>
+    peerStatusEntry(cfg, { ...established(), state, since, uptimeStart: undefined, negotiatedHoldTime: undefined, lastError });
+  const r1 = retrying('connect', t - 2000, 'connect: Connection refused');
+  assert.deepEqual(writeDue(r1, retrying('active', t - 1000, 'connect: Connection refused'), t - 5000, t), { at: t + 55_000 });
+  assert.deepEqual(writeDue(r1, retrying('connect', t, 'connect: timed out'), t - 5000, t), { at: t + 55_000 });
+  assert.equal(writeDue(r1, stored, t - 5000, t), 'now', 'established again: at once');
+  assert.equal(writeDue(stored, r1, t - 5000, t), 'now', 'went down: at once');
+});
+
+test('deferred writes: the earliest due time wins (a pending counter refresh does not hold back ESTABLISHED)', () => {
+  const t = 1_000_000;
+  assert.equal(rearmTimer(undefined, t + 1000), true);
+  // CONNECT written, ACTIVE deferred a minute, then ESTABLISHED within the second: due at t+1000.
+  assert.equal(rearmTimer(t + 60_000, t + 1000), true);
+  assert.equal(rearmTimer(t + 1000, t + 60_000), false);
+  assert.equal(rearmTimer(t + 1000, t + 1000), false);
 });
 
 test('Ready condition from object-scoped findings; node-scoped ones stay out of it', () => {
