@@ -23,6 +23,7 @@ import { BgpLab, BGP_POOL } from '../lab/bgp-lab.ts';
 import { BirdRouter, birdConfig } from '../kit/bgp/bird.ts';
 import { fibNextHops } from '../kit/bgp/fib.ts';
 import { missingRouterTools } from '../kit/bgp/tools.ts';
+import { DOCS_BGPCONF, DOCS_BGPPEER, DOCS_EIP } from '../../test/fixtures/openelb-bgp-docs.ts';
 
 /** --image: speakers as the DaemonSet's pods in the built image. */
 const IMAGE = process.argv.includes('--image');
@@ -354,31 +355,10 @@ async function run(lab: SeedLab): Promise<void> {
 // which here is the seed's client namespace: BIRD 2 runs there (scripts/kit/bgp/bird.ts, by hand,
 // no systemd) with one neighbor per node, as the walkthrough's note says for several nodes, and
 // curl runs there too. Its YAML applies verbatim; Step 7's views are checked.
-const BGPCONF_YAML = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpConf
-metadata:
-  name: default
-spec:
-  as: 50000
-  listenPort: 17900
-  routerId: 192.168.0.2
-`;
-const BGPPEER_YAML = `apiVersion: network.kubesphere.io/v1alpha2
-kind: BgpPeer
-metadata:
-  name: bgp-peer
-spec:
-  conf:
-    peerAs: 50001
-    neighborAddress: 192.168.0.5
-`;
-const BGP_EIP_YAML = `apiVersion: network.kubesphere.io/v1alpha2
-kind: Eip
-metadata:
-  name: bgp-eip
-spec:
-  address: 172.22.0.2-172.22.0.10
-`;
+// The docs' BgpConf, BgpPeer and Eip, verbatim, from the fixture the cluster and lab tests apply too.
+const BGPCONF_YAML = DOCS_BGPCONF;
+const BGPPEER_YAML = DOCS_BGPPEER;
+const BGP_EIP_YAML = DOCS_EIP;
 // The walkthrough's Deployment and Service differ from the Layer 2 ones only in the names and the
 // protocol (deployAndExpose derives them).
 const BGP_VIP = '172.22.0.2';
