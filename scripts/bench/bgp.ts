@@ -41,7 +41,9 @@ function stats(xs: number[]): { n: number; median: number; p90: number; max: num
 /** Pool address k (172.22.0.0/21 from .1): room for BGP_SERVICES and the samples. */
 const poolIp = (k: number) => `172.22.${(k + 1) >> 8}.${(k + 1) & 0xff}`;
 
-const lab = await BgpLab.create({ seed: { ipam: false } });
+// GoBGP passive: while it is no BgpPeer yet (it joins for the soak) its own connection attempts
+// are refused by the speakers, and GoBGP 3.37.0 was seen to stay Idle for a node after that.
+const lab = await BgpLab.create({ seed: { ipam: false }, passiveRouters: ['gobgp'] });
 const result: Record<string, unknown> = { node: process.version };
 try {
   const seed = lab.seed;
@@ -143,9 +145,9 @@ try {
   result.withdrawOnSigterm = { bird: stats(wdMs.bird!), frr: stats(wdMs.frr!) };
   progress(`withdraw: ${JSON.stringify(result.withdrawOnSigterm)}`);
 
-  // --- soak (GoBGP joins only now: after a node's second Cease in a row, GoBGP 3.37.0 was seen to
-  // stay Idle for that node, refusing its connections for more than 30 s; the SIGTERMs above would
-  // trigger that, and the soak is about sessions that stay up)
+  // --- soak (GoBGP joins only now: after resets, GoBGP 3.37.0 was seen to stay Idle for a node,
+  // refusing its connections for minutes; the SIGTERMs above would trigger that, and the soak is
+  // about sessions that stay up)
   await lab.applyBgpPeer({ name: 'lab-gobgp', router: 'gobgp', holdTime: 3, keepaliveInterval: 1, connectRetry: 2 });
   for (const kind of ['bird', 'frr', 'gobgp'] as const) await lab.waitEstablished(kind);
   await sleep(3000);

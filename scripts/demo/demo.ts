@@ -23,7 +23,7 @@ import { BgpLab, BGP_POOL } from '../lab/bgp-lab.ts';
 import { BirdRouter, birdConfig } from '../kit/bgp/bird.ts';
 import { fibNextHops } from '../kit/bgp/fib.ts';
 import { missingRouterTools } from '../kit/bgp/tools.ts';
-import { DOCS_BGPCONF, DOCS_BGPPEER, DOCS_EIP } from '../../test/fixtures/openelb-bgp-docs.ts';
+import { DOCS_BGPCONF, DOCS_BGPPEER, DOCS_EIP } from '../lab/openelb-bgp-docs.ts';
 
 /** --image: speakers as the DaemonSet's pods in the built image. */
 const IMAGE = process.argv.includes('--image');
@@ -355,7 +355,7 @@ async function run(lab: SeedLab): Promise<void> {
 // which here is the seed's client namespace: BIRD 2 runs there (scripts/kit/bgp/bird.ts, by hand,
 // no systemd) with one neighbor per node, as the walkthrough's note says for several nodes, and
 // curl runs there too. Its YAML applies verbatim; Step 7's views are checked.
-// The docs' BgpConf, BgpPeer and Eip, verbatim, from the fixture the cluster and lab tests apply too.
+// The docs' BgpConf, BgpPeer and Eip, verbatim (the cluster and lab tests apply the same ones).
 const BGPCONF_YAML = DOCS_BGPCONF;
 const BGPPEER_YAML = DOCS_BGPPEER;
 const BGP_EIP_YAML = DOCS_EIP;

@@ -77,6 +77,8 @@ export interface BgpLabOptions {
   nodePort?: number;
   /** Start the scripted rogue peer (ROGUE) in its own namespace, listening on 179. */
   rogue?: boolean;
+  /** Routers that never connect to the nodes, only accept (their neighbors passive). */
+  passiveRouters?: RouterKind[];
 }
 
 /** A BgpPeer's spec as the lab writes it (upstream's field names). */
@@ -145,6 +147,7 @@ export class BgpLab {
       as: NODE_AS,
       port: this.opts.nodePort ?? NODE_BGP_PORT,
       ...(password !== undefined ? { password } : {}),
+      ...(this.opts.passiveRouters?.includes(kind) ? { passive: true } : {}),
     }));
   }
 
