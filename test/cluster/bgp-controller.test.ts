@@ -241,7 +241,23 @@ test('dormant until configured, then per-node status keys, node-scoped problems,
   await waitFor('the legacy BgpPeer gone', async () => (await admin.get(`/apis/network.kubesphere.io/v1alpha2/bgppeers/${legacy}`).then(() => false, () => true)));
   assert.deepEqual(v6.client.patches.filter((p) => p.endsWith(`/bgppeers/${legacy}`)), [], 'only the writer lifts it');
 
-  // SIGTERM path: the speaker is closed with withdraw.
-  await a.controller.stop();
+  // BgpConf default deleted: the speaker stops with withdraw, node A drops its key from the
+  // BgpPeer, and the peer's condition says what is missing.
+  const delConf = await cp.kubectl(['delete', 'bgpconf', 'default', '--wait=false']);
+  assert.equal(delConf.code, 0, delConf.stderr);
+  await waitFor('speaker closed with withdraw', async () => a.made[0]!.closed.length === 1);
   assert.deepEqual(a.made[0]!.closed, [{ withdraw: true }]);
+  const noConf = await waitFor('NoBgpConf condition, node A key gone', async () => {
+    const p = await get('bgppeers', PEER);
+    const c = p.status?.conditions?.find((x) => x.type === 'Ready');
+    return c?.reason === 'NoBgpConf' && (p.status?.nodesPeerStatus as Record<string, unknown> | undefined)?.[NODE_A] === undefined ? c : undefined;
+  });
+  assert.equal(noConf.status, 'False');
+
+  // SIGTERM path: stop() closes the running speaker with withdraw (here: none is left to close).
+  await apply({ apiVersion: 'network.kubesphere.io/v1alpha2', kind: 'BgpConf', metadata: { name: 'default' }, spec: { as: 65000, listenPort: -1 } });
+  await waitFor('a new speaker', async () => a.made.length === 2);
+  await a.controller.stop();
+  assert.deepEqual(a.made[1]!.closed, [{ withdraw: true }]);
+  assert.deepEqual(a.made[0]!.closed, [{ withdraw: true }], 'the first one is not closed twice');
 });
