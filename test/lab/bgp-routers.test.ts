@@ -48,20 +48,9 @@ async function waitGobgpRib(ip: string, nodes: string[], timeoutMs = 15_000): Pr
   throw new Error(`GoBGP RIB for ${ip}: [${last.join(', ')}], want [${want}]`);
 }
 
-test('MD5 mismatch: GoBGP\'s sessions stay down and each node\'s BgpPeer status says a password mismatch looks like this; the right password brings them up', async () => {
-  for (const node of all()) {
-    const e = await lab.waitPeerStatus(PEERS.gobgp, node, (x) => x !== undefined && x.peerState.sessionState !== 'ESTABLISHED' && /MD5/.test(x.lastError ?? ''), 'down with an MD5 hint', 30_000);
-    assert.match(e?.lastError ?? '', /password mismatch looks exactly like this/);
-  }
-  const g = await lab.router('gobgp').router.sessions();
-  assert.ok(g.every((s) => s.state !== 'established'), JSON.stringify(g));
-  await lab.patchBgpPeer(PEERS.gobgp, { conf: { authPassword: MD5 } });
-  await lab.waitEstablished('gobgp', all(), 30_000);
-});
-
-test('every node establishes with BIRD, FRR and GoBGP (over TCP MD5), and its BgpPeer status says so', async () => {
-  for (const kind of KINDS) await lab.waitEstablished(kind);
-  for (const kind of KINDS) {
+test('every node establishes with BIRD and FRR, and its BgpPeer status says so (GoBGP\'s password is wrong until the MD5 test)', async () => {
+  for (const kind of FIB_ROUTERS) await lab.waitEstablished(kind);
+  for (const kind of FIB_ROUTERS) {
     for (const node of all()) {
       const e = await lab.waitPeerStatus(PEERS[kind], node, (x) => x?.peerState.sessionState === 'ESTABLISHED', 'ESTABLISHED');
       assert.equal(e?.peerState.neighborAddress, ROUTERS[kind].lanIp);
@@ -70,11 +59,10 @@ test('every node establishes with BIRD, FRR and GoBGP (over TCP MD5), and its Bg
   }
 });
 
-test('Cluster: one next hop per node in BIRD\'s and FRR\'s kernel FIB, three paths in GoBGP, curl through each router reaches the pods', async (t) => {
+test('Cluster: one next hop per node in BIRD\'s and FRR\'s kernel FIB, curl through each router reaches the pods', async (t) => {
   web = await lab.seed.createService({ name: 'web', eip: 'bgp-eip', pods: 2 });
   assert.match(web.ip, /^172\.22\.0\.\d+$/);
   for (const kind of FIB_ROUTERS) t.diagnostic(`${kind}: FIB has all nodes ${Math.round(await lab.waitForFib(kind, web.ip, all()))} ms after the status was seen`);
-  await waitGobgpRib(web.ip, all());
   for (const kind of FIB_ROUTERS) {
     await lab.useGateway(kind);
     assert.match(await lab.curlFar(web.ip), /^You've hit web-[01]$/, `through ${kind}`);
@@ -92,7 +80,6 @@ test('Local: the next hops are the nodes with a ready endpoint, and follow them'
   for (const kind of FIB_ROUTERS) await lab.waitForFib(kind, local.ip, ['worker-p001', 'worker-p002']);
   await lab.seed.setPods(local, [{ node: 'master1' }, { node: 'worker-p002', ready: false }]);
   for (const kind of FIB_ROUTERS) await lab.waitForFib(kind, local.ip, ['master1']);
-  await waitGobgpRib(local.ip, ['master1']);
   assert.match(await lab.curlFar(local.ip), /^You've hit local-0$/);
   await lab.seed.deleteServiceNamed('local');
   for (const kind of FIB_ROUTERS) await lab.waitForFib(kind, local.ip, []);
@@ -146,6 +133,20 @@ test(`a hung speaker (SIGSTOP: no FIN, no KEEPALIVE) is withdrawn at the routers
   for (const kind of FIB_ROUTERS) await lab.waitForFib(kind, web.ip, all(), 30_000);
 });
 
+
+test('MD5 mismatch: GoBGP\'s sessions stay down and the BgpPeer status says a password mismatch looks like this; the right password brings them up with every route', async () => {
+  // A not-established session's last error is refreshed in status at most once a minute (the
+  // speaker's API write budget, src/speaker/bgp-status.ts): worker-p002's speaker has run since the
+  // start (the others were restarted above), so its entry carries the hint by now or within a minute.
+  const e = await lab.waitPeerStatus(PEERS.gobgp, 'worker-p002', (x) => x !== undefined && x.peerState.sessionState !== 'ESTABLISHED' && /MD5/.test(x.lastError ?? ''), 'down with an MD5 hint', 75_000);
+  assert.match(e?.lastError ?? '', /password mismatch looks exactly like this/);
+  const g = await lab.router('gobgp').router.sessions();
+  assert.ok(g.every((s) => s.state !== 'established'), JSON.stringify(g));
+  await lab.patchBgpPeer(PEERS.gobgp, { conf: { authPassword: MD5 } });
+  await lab.waitEstablished('gobgp', all(), 30_000);
+  for (const node of all()) await lab.waitPeerStatus(PEERS.gobgp, node, (x) => x?.peerState.sessionState === 'ESTABLISHED', 'ESTABLISHED');
+  await waitGobgpRib(web.ip, all());
+});
 
 test('doctor on a node: each BgpPeer\'s session from status, and a peer nobody answers for is probed and explained', async () => {
   // The LAN client runs no BGP: its port 179 refuses.
