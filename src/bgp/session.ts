@@ -110,7 +110,7 @@ export class PeerSession {
   start(): void {
     if (this.config.adminDown) {
       this.#fsm = { ...this.#fsm, lastError: 'administratively down (adminDown: true)' };
-      this.#hooks.status(this.status());
+      this.#hook('status', () => this.#hooks.status(this.status()));
       return;
     }
     this.#dispatch({ type: 'start' });
@@ -163,6 +163,15 @@ export class PeerSession {
     };
   }
 
+  /** Calls the speaker: an exception there is logged, never thrown into a socket's data handler. */
+  #hook(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#hooks.log('warn', `BGP session hook ${name} failed`, { peer: this.name, error: String(err) });
+    }
+  }
+
   #dispatch(event: Event): void {
     const before = this.#fsm.lastError;
     const r = step(this.#fsmCfg, this.#fsm, event, Date.now());
@@ -170,7 +179,7 @@ export class PeerSession {
     for (const a of r.actions) this.#apply(a);
     // A new error without a state change (a dial timing out while already in Connect) is news too:
     // it is how a TCP MD5 mismatch shows.
-    if (r.state.lastError !== before && !r.actions.some((a) => a.type === 'state')) this.#hooks.status(this.status());
+    if (r.state.lastError !== before && !r.actions.some((a) => a.type === 'state')) this.#hook('status', () => this.#hooks.status(this.status()));
   }
 
   #apply(a: Action): void {
@@ -228,21 +237,21 @@ export class PeerSession {
       }
       case 'state':
         this.#hooks.log('info', 'BGP session state', { peer: this.name, state: a.state, ...(a.reason ? { reason: a.reason } : {}) });
-        this.#hooks.status(this.status());
+        this.#hook('status', () => this.#hooks.status(this.status()));
         return;
       case 'established': {
         const c = this.#conns.get(a.conn);
         this.#established = { conn: a.conn, negotiated: a.negotiated, localAddress: normalizeAddress(c?.socket?.localAddress ?? '') };
-        this.#hooks.established(this);
-        this.#hooks.status(this.status());
+        this.#hook('established', () => this.#hooks.established(this));
+        this.#hook('status', () => this.#hooks.status(this.status()));
         return;
       }
       case 'down':
         if (this.#established?.conn === a.conn) this.#established = undefined;
-        this.#hooks.down(this, a.reason);
+        this.#hook('down', () => this.#hooks.down(this, a.reason));
         return;
       case 'refresh':
-        this.#hooks.refresh(this, a.afi, a.safi);
+        this.#hook('refresh', () => this.#hooks.refresh(this, a.afi, a.safi));
         return;
     }
   }
@@ -341,12 +350,16 @@ export class PeerSession {
         c.off += len;
         msg = decodeMessage(frame, c.codec);
       } catch (err) {
+        this.#received.total++;
         if (err instanceof BgpError) {
-          this.#received.total++;
           this.#dispatch({ type: 'decode-error', conn: c.id, error: { code: err.code, subcode: err.subcode, data: err.data }, reason: err.message });
           return;
         }
-        throw err;
+        // A codec bug must not take the whole speaker down with it: end this session with an
+        // unspecific header error (subcode 0, RFC 4271 §6.1) and let it reconnect.
+        this.#hooks.log('warn', 'BGP codec failed on a message (bug)', { peer: this.name, error: String(err) });
+        this.#dispatch({ type: 'decode-error', conn: c.id, error: { code: 1, subcode: 0 }, reason: `internal decoding error: ${String(err)}` });
+        return;
       }
       handled++;
       this.#received.total++;
