@@ -4,9 +4,10 @@
 // the session tells it when a session is up, down, or asks for a refresh, and sends what it is given.
 //
 // Reading is bounded per event-loop turn: a peer flooding UPDATEs must not starve timers, the ARP
-// responder or the API client running in the same process. At most MAX_MESSAGES_PER_TURN messages
-// are decoded per turn; with more buffered, the socket is paused and the rest is handled on the
-// next turn (setImmediate), so TCP flow control pushes back on the peer meanwhile.
+// responder or the API client running in the same process. At most MAX_MESSAGES_PER_TURN messages,
+// and no more than MAX_MS_PER_TURN of work, are decoded per turn; with more buffered, the socket is
+// paused and the rest is handled on the next turn (setImmediate), so TCP flow control pushes back on
+// the peer meanwhile. (Without the bound a flood held a 20 ms interval up for 1.2 s, test/netns/bgp-faults.test.ts.)
 import type net from 'node:net';
 import { setImmediate } from 'node:timers';
 import type { BgpMessage, CodecOptions, MessageType } from './codec/types.ts';
@@ -28,6 +29,8 @@ import {
 import { dial, familyOf, setAcceptedTtl, type PendingDial } from './transport.ts';
 
 export const MAX_MESSAGES_PER_TURN = 256;
+/** Wall-clock bound of one turn's decoding, ms (checked every 16 messages). */
+export const MAX_MS_PER_TURN = 5;
 /** How long close() lets a NOTIFICATION drain before the socket is destroyed. */
 const CLOSE_GRACE_MS = 100;
 
@@ -330,12 +333,13 @@ export class PeerSession {
     this.#pump(c);
   }
 
-  /** Decodes up to MAX_MESSAGES_PER_TURN buffered messages; the rest waits for the next turn. */
+  /** Decodes up to MAX_MESSAGES_PER_TURN buffered messages (or MAX_MS_PER_TURN of work); the rest waits for the next turn. */
   #pump(c: Connection): void {
     c.scheduled = false;
     let handled = 0;
+    const started = performance.now();
     while (!c.closing && this.#conns.get(c.id) === c) {
-      if (handled >= MAX_MESSAGES_PER_TURN) {
+      if (handled >= MAX_MESSAGES_PER_TURN || (handled % 16 === 15 && performance.now() - started > MAX_MS_PER_TURN)) {
         c.socket?.pause();
         c.scheduled = true;
         setImmediate(() => this.#pump(c));
