@@ -87,7 +87,7 @@ done
 # The oldest supported Kubernetes minor (README "Kubernetes versions"): a second control plane
 # built from its own Go module (scripts/control-plane/build-min.sh) runs the cluster tier's CRD,
 # IPAM and RBAC tests again.
-MIN_FILES="test/cluster/eip-crd.test.ts test/cluster/ipam-rules.test.ts test/cluster/ipam-namespace-selector.test.ts test/cluster/rbac.test.ts"
+MIN_FILES="test/cluster/eip-crd.test.ts test/cluster/bgp-crd.test.ts test/cluster/ipam-rules.test.ts test/cluster/ipam-namespace-selector.test.ts test/cluster/rbac.test.ts"
 if [[ " $tiers " =~ " cluster " ]]; then
   cp_min_dir="$out/control-plane-min"
   echo "=== control plane (oldest supported Kubernetes): starting (state $cp_min_dir)"
