@@ -4,9 +4,10 @@
 // the session tells it when a session is up, down, or asks for a refresh, and sends what it is given.
 //
 // Reading is bounded per event-loop turn: a peer flooding UPDATEs must not starve timers, the ARP
-// responder or the API client running in the same process. At most MAX_MESSAGES_PER_TURN messages
-// are decoded per turn; with more buffered, the socket is paused and the rest is handled on the
-// next turn (setImmediate), so TCP flow control pushes back on the peer meanwhile.
+// responder or the API client running in the same process. At most MAX_MESSAGES_PER_TURN messages,
+// and no more than MAX_MS_PER_TURN of work, are decoded per turn; with more buffered, the socket is
+// paused and the rest is handled on the next turn (setImmediate), so TCP flow control pushes back on
+// the peer meanwhile. (Without the bound a flood held a 20 ms interval up for 1.2 s, test/netns/bgp-faults.test.ts.)
 import type net from 'node:net';
 import { setImmediate } from 'node:timers';
 import type { BgpMessage, CodecOptions, MessageType } from './codec/types.ts';
@@ -28,6 +29,8 @@ import {
 import { dial, familyOf, setAcceptedTtl, type PendingDial } from './transport.ts';
 
 export const MAX_MESSAGES_PER_TURN = 256;
+/** Wall-clock bound of one turn's decoding, ms (checked every 16 messages). */
+export const MAX_MS_PER_TURN = 5;
 /** How long close() lets a NOTIFICATION drain before the socket is destroyed. */
 const CLOSE_GRACE_MS = 100;
 
@@ -110,7 +113,7 @@ export class PeerSession {
   start(): void {
     if (this.config.adminDown) {
       this.#fsm = { ...this.#fsm, lastError: 'administratively down (adminDown: true)' };
-      this.#hooks.status(this.status());
+      this.#hook('status', () => this.#hooks.status(this.status()));
       return;
     }
     this.#dispatch({ type: 'start' });
@@ -163,6 +166,15 @@ export class PeerSession {
     };
   }
 
+  /** Calls the speaker: an exception there is logged, never thrown into a socket's data handler. */
+  #hook(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#hooks.log('warn', `BGP session hook ${name} failed`, { peer: this.name, error: String(err) });
+    }
+  }
+
   #dispatch(event: Event): void {
     const before = this.#fsm.lastError;
     const r = step(this.#fsmCfg, this.#fsm, event, Date.now());
@@ -170,7 +182,7 @@ export class PeerSession {
     for (const a of r.actions) this.#apply(a);
     // A new error without a state change (a dial timing out while already in Connect) is news too:
     // it is how a TCP MD5 mismatch shows.
-    if (r.state.lastError !== before && !r.actions.some((a) => a.type === 'state')) this.#hooks.status(this.status());
+    if (r.state.lastError !== before && !r.actions.some((a) => a.type === 'state')) this.#hook('status', () => this.#hooks.status(this.status()));
   }
 
   #apply(a: Action): void {
@@ -228,21 +240,21 @@ export class PeerSession {
       }
       case 'state':
         this.#hooks.log('info', 'BGP session state', { peer: this.name, state: a.state, ...(a.reason ? { reason: a.reason } : {}) });
-        this.#hooks.status(this.status());
+        this.#hook('status', () => this.#hooks.status(this.status()));
         return;
       case 'established': {
         const c = this.#conns.get(a.conn);
         this.#established = { conn: a.conn, negotiated: a.negotiated, localAddress: normalizeAddress(c?.socket?.localAddress ?? '') };
-        this.#hooks.established(this);
-        this.#hooks.status(this.status());
+        this.#hook('established', () => this.#hooks.established(this));
+        this.#hook('status', () => this.#hooks.status(this.status()));
         return;
       }
       case 'down':
         if (this.#established?.conn === a.conn) this.#established = undefined;
-        this.#hooks.down(this, a.reason);
+        this.#hook('down', () => this.#hooks.down(this, a.reason));
         return;
       case 'refresh':
-        this.#hooks.refresh(this, a.afi, a.safi);
+        this.#hook('refresh', () => this.#hooks.refresh(this, a.afi, a.safi));
         return;
     }
   }
@@ -321,12 +333,13 @@ export class PeerSession {
     this.#pump(c);
   }
 
-  /** Decodes up to MAX_MESSAGES_PER_TURN buffered messages; the rest waits for the next turn. */
+  /** Decodes up to MAX_MESSAGES_PER_TURN buffered messages (or MAX_MS_PER_TURN of work); the rest waits for the next turn. */
   #pump(c: Connection): void {
     c.scheduled = false;
     let handled = 0;
+    const started = performance.now();
     while (!c.closing && this.#conns.get(c.id) === c) {
-      if (handled >= MAX_MESSAGES_PER_TURN) {
+      if (handled >= MAX_MESSAGES_PER_TURN || (handled % 16 === 15 && performance.now() - started > MAX_MS_PER_TURN)) {
         c.socket?.pause();
         c.scheduled = true;
         setImmediate(() => this.#pump(c));
@@ -341,12 +354,16 @@ export class PeerSession {
         c.off += len;
         msg = decodeMessage(frame, c.codec);
       } catch (err) {
+        this.#received.total++;
         if (err instanceof BgpError) {
-          this.#received.total++;
           this.#dispatch({ type: 'decode-error', conn: c.id, error: { code: err.code, subcode: err.subcode, data: err.data }, reason: err.message });
           return;
         }
-        throw err;
+        // A codec bug must not take the whole speaker down with it: end this session with an
+        // unspecific header error (subcode 0, RFC 4271 §6.1) and let it reconnect.
+        this.#hooks.log('warn', 'BGP codec failed on a message (bug)', { peer: this.name, error: String(err) });
+        this.#dispatch({ type: 'decode-error', conn: c.id, error: { code: 1, subcode: 0 }, reason: `internal decoding error: ${String(err)}` });
+        return;
       }
       handled++;
       this.#received.total++;

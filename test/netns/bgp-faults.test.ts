@@ -60,3 +60,15 @@ for (const [runtime, argvFor] of [
   assert.ok(worst < 500, `the event loop stalled for ${worst} ms during the flood`);
 });
 }
+
+test('a throwing nextHop callback (a caller bug) is logged; the process and the session survive', async (t) => {
+  const p = await bgpPair(t);
+  const raw = p.router.spawn(tsxArgv(RAW_PEER, ROUTER_IP, '179', String(ROUTER_AS), ROUTER_IP, 'ok'));
+  await raw.waitForLine(/"listening"/, 30_000);
+  const sp = p.speaker.spawn(tsxArgv(FIXTURE, JSON.stringify({ peers: [speakerPeer()], routes: ['192.0.2.90/32'], nextHops: { '4': 'throw' } })));
+  await waitFor('established', async () => lastStatus(sp)?.state === 'established');
+  await waitFor('the hook failure logged', async () => events(sp).some((e) => e.event === 'log' && /hook established failed/.test(String(e['msg']))));
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(sp.result, null, `the speaker exited: ${sp.stderr}`);
+  assert.equal(lastStatus(sp)!.state, 'established');
+});
