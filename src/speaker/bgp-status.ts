@@ -83,17 +83,19 @@ export function mergePatchDiff(from: Json | undefined, to: Json | undefined): Js
 
 /**
  * What makes a write urgent: whether the session is established (and since when, with which hold
- * time), its admin state and identity. The rest (message counters, which of the not-established
- * states a retrying session is in, its downtime and last error) changes every second or so while
- * a router is unreachable; it is refreshed at most once per countersIntervalMs, or it would cost
- * every node one write per second for as long as the router is down.
+ * time), its admin state and identity, and whether there is an error at all. The rest (message
+ * counters, which of the not-established states a retrying session is in, its downtime and the
+ * text of its last error) changes every second or so while a router is unreachable; it is
+ * refreshed at most once per countersIntervalMs, or it would cost every node one write per second
+ * for as long as the router is down. The first error is urgent because it is often the only hint
+ * a user gets (an MD5 mismatch shows as nothing but a dial timing out).
  */
 function urgentPart(e: Json | undefined): Json | undefined {
   if (!isObject(e) || !isObject(e.peerState)) return e;
   const { messages: _m, sessionState, ...peerState } = e.peerState;
   const { downtime: _d, ...timersState } = isObject(e.timersState) ? e.timersState : {};
-  const { lastError: _e, ...rest } = e;
-  return { ...rest, peerState: { ...peerState, established: sessionState === 'ESTABLISHED' }, timersState };
+  const { lastError, ...rest } = e;
+  return { ...rest, peerState: { ...peerState, established: sessionState === 'ESTABLISHED' }, timersState, failing: lastError !== undefined };
 }
 
 export interface WriteLimits {

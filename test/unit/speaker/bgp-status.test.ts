@@ -74,6 +74,10 @@ test('write rate: state changes at once (at most once per second), counters at m
   assert.deepEqual(writeDue(r1, retrying('connect', t, 'connect: timed out'), t - 5000, t), { at: t + 55_000 });
   assert.equal(writeDue(r1, stored, t - 5000, t), 'now', 'established again: at once');
   assert.equal(writeDue(stored, r1, t - 5000, t), 'now', 'went down: at once');
+  // A session that never came up (say an MD5 mismatch: the dial just times out) gets its first
+  // error written within the second: it is the user's only hint; later texts wait the minute.
+  const quiet = peerStatusEntry(cfg, { ...established(), state: 'connect', since: t - 3000, uptimeStart: undefined, negotiatedHoldTime: undefined });
+  assert.deepEqual(writeDue(quiet, retrying('connect', t - 3000, 'connect: timed out'), t - 400, t), { at: t + 600 }, 'first error: within a second');
 });
 
 test('deferred writes: the earliest due time wins (a pending counter refresh does not hold back ESTABLISHED)', () => {
