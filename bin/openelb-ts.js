@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size
+// The #! line carries the memory settings (src/cli/runtime-flags.ts; a unit test keeps them equal):
+// they only work from the process's start, and `npx openelb-ts` runs this file through it.
 // Entry point for `npx openelb-ts`. Runs the prebuilt bundle, dist/openelb-ts.mjs (built by
 // `npm run build`, which `npm ci` runs through the "prepare" script), so no compiler runs beside
 // a speaker: tsx's loader and its esbuild service cost a speaker tens of MB (issue 12).
