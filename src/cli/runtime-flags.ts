@@ -1,5 +1,5 @@
 // The V8 and malloc settings every shipped way of starting openelb-ts applies (issue 12,
-// BENCHMARKS.md "Memory"), kept in one place: the bundle's and the bin's `#!` line (so
+// BENCHMARKS.md "Memory"), kept in one place: the bundle's `#!` line and the bin's first lines (so
 // `npx openelb-ts ...` and the image's `openelb-ts` command get them), the image's NODE_OPTIONS, the
 // lab's runtimes and the Deno command line are checked against these (test/unit/runtime-flags.test.ts).
 //
@@ -14,8 +14,17 @@
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
 export const MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
-/** The `#!` line of the bin and the bundle: GNU env's -S splits it into the environment and argv. */
-export const SHEBANG = `#!/usr/bin/env -S ${Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${NODE_FLAGS.join(' ')}`;
+const envAssignments = Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+
+/** The bundle's `#!` line (the image's `openelb-ts` command; the image has GNU env, no shell). */
+export const SHEBANG = `#!/usr/bin/env -S ${envAssignments} node ${NODE_FLAGS.join(' ')}`;
+
+/**
+ * The first two lines of bin/openelb-ts.js (what `npx openelb-ts` runs on users' machines, where
+ * env may lack -S): /bin/sh execs node with the settings on the same file; JavaScript reads line 2
+ * as a string statement and a comment.
+ */
+export const BIN_PRELUDE = `#!/bin/sh\n":" //; exec env ${envAssignments} node ${NODE_FLAGS.join(' ')} "$0" "$@"`;
 
 /** Deno takes V8 flags in one comma-separated --v8-flags. */
 export const DENO_V8_FLAGS = `--v8-flags=${NODE_FLAGS.join(',')}`;

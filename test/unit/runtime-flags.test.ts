@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { MALLOC_ENV, NODE_FLAGS, SHEBANG } from '../../src/cli/runtime-flags.ts';
+import { BIN_PRELUDE, MALLOC_ENV, NODE_FLAGS, SHEBANG } from '../../src/cli/runtime-flags.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const firstLine = (path: string) => readFileSync(path, 'utf8').split('\n', 1)[0];
@@ -19,7 +19,7 @@ const REPORT =
   " console.log(JSON.stringify({ execArgv: process.execArgv, arena: process.env.MALLOC_ARENA_MAX, newSpaceMiB: ns.space_size / 1048576 }));\n";
 
 test('bin/openelb-ts.js, run as npx runs it (through its #! line), starts node with the memory flags', (t) => {
-  assert.equal(firstLine(join(repo, 'bin/openelb-ts.js')), SHEBANG);
+  assert.ok(readFileSync(join(repo, 'bin/openelb-ts.js'), 'utf8').startsWith(BIN_PRELUDE + '\n'), 'bin starts with BIN_PRELUDE');
   const dir = mkdtempSync(join(tmpdir(), 'oelb-flags-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'bin'));
@@ -34,10 +34,26 @@ test('bin/openelb-ts.js, run as npx runs it (through its #! line), starts node w
   mkdirSync(join(dir, 'dist'));
   writeFileSync(join(dir, 'dist/openelb-ts.mjs'), REPORT);
   const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
-  const got = JSON.parse(execFileSync(join(dir, 'bin/openelb-ts.js'), [], { env, encoding: 'utf8' }));
-  assert.deepEqual(got.execArgv, [...NODE_FLAGS]);
-  assert.equal(got.arena, MALLOC_ENV.MALLOC_ARENA_MAX);
-  assert.ok(got.newSpaceMiB <= 2, `young generation capped: new space ${got.newSpaceMiB} MiB`);
+  // Through a symlink with a space in its directory, as npm links bins into node_modules/.bin.
+  mkdirSync(join(dir, 'node bin'));
+  symlinkSync(join(dir, 'bin/openelb-ts.js'), join(dir, 'node bin/openelb-ts'));
+  for (const exe of [join(dir, 'bin/openelb-ts.js'), join(dir, 'node bin/openelb-ts')]) {
+    const got = JSON.parse(execFileSync(exe, [], { env, encoding: 'utf8' }));
+    assert.deepEqual(got.execArgv, [...NODE_FLAGS], exe);
+    assert.equal(got.arena, MALLOC_ENV.MALLOC_ARENA_MAX);
+    assert.ok(got.newSpaceMiB <= 2, `young generation capped: new space ${got.newSpaceMiB} MiB`);
+  }
+  // Arguments reach the program unchanged (the shell passes "$@").
+  writeFileSync(join(dir, 'dist/openelb-ts.mjs'), 'console.log(JSON.stringify(process.argv.slice(2)));\n');
+  const args = ['speaker', '--node-name', 'a b', '--x=$HOME', ''];
+  assert.deepEqual(JSON.parse(execFileSync(join(dir, 'node bin/openelb-ts'), args, { env, encoding: 'utf8' })), args);
+});
+
+test('node bin/openelb-ts.js (no shell) still runs: line 2 is JavaScript too', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'oelb-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'p.mjs'), `${BIN_PRELUDE}\nconsole.log('ran');\n`);
+  assert.equal(execFileSync(process.execPath, [join(dir, 'p.mjs')], { encoding: 'utf8' }).trim(), 'ran');
 });
 
 test('the bundle (the image`s openelb-ts command) starts with the same #! line', async (t) => {
