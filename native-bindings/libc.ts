@@ -32,6 +32,21 @@ export const PACKET_MULTICAST = 2;
 export const PACKET_OTHERHOST = 3;
 export const PACKET_OUTGOING = 4;
 
+// TCP sockets (linux/in.h, linux/in6.h, linux/tcp.h, asm-generic/socket.h)
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SO_REUSEADDR = 2;
+export const SO_ERROR = 4;
+export const IPPROTO_IP = 0;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_IPV6 = 41;
+export const IP_TTL = 2;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_V6ONLY = 26;
+export const TCP_MD5SIG = 14;
+export const POLLOUT = 0x004;
+
 export const EPERM = 1;
 export const EINTR = 4;
 export const EAGAIN = 11; // == EWOULDBLOCK on Linux
@@ -41,6 +56,9 @@ export const EINVAL = 22;
 export const ENOBUFS = 105;
 export const ENXIO = 6;
 export const ENETDOWN = 100;
+export const ENOENT = 2;
+export const ENOPROTOOPT = 92;
+export const EINPROGRESS = 115;
 
 // ---- structs
 /** struct sockaddr_ll (20 bytes). sll_protocol is in network byte order. */
@@ -90,6 +108,11 @@ const lib = koffi.load('libc.so.6');
 export const socket = lib.func('int socket(int domain, int type, int protocol)');
 export const bind = lib.func('int bind(int fd, void *addr, uint32_t addrlen)');
 export const close = lib.func('int close(int fd)');
+/** addr: the bytes of a sockaddr_in / sockaddr_in6. */
+export const connect = lib.func('int connect(int fd, void *addr, uint32_t addrlen)');
+export const listen = lib.func('int listen(int fd, int backlog)');
+/** optval: raw bytes; optlen: Uint32Array(1), in/out. */
+export const getsockopt = lib.func('int getsockopt(int fd, int level, int name, void *optval, void *optlen)');
 export const if_nametoindex = lib.func('unsigned int if_nametoindex(const char *ifname)');
 export const sendto = lib.func('intptr_t sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)');
 export const send = lib.func('intptr_t send(int fd, void *buf, size_t len, int flags)');

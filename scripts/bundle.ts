@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The pieces, in apply order: namespace first, CRD before anything uses it. */
-export const BUNDLE_PIECES = ['namespace.yaml', 'crds/eip.yaml', 'rbac.yaml', 'daemonset.yaml'] as const;
+export const BUNDLE_PIECES = ['namespace.yaml', 'crds/eip.yaml', 'crds/bgpconf.yaml', 'crds/bgppeer.yaml', 'rbac.yaml', 'daemonset.yaml'] as const;
 
 export const DEPLOY_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy');
 

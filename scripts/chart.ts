@@ -51,7 +51,7 @@ names:
   # The speaker DaemonSet; not upstream's openelb-speaker, whose selector is immutable.
   daemonSet: openelb-ts-speaker
 `);
-  files.set('crds/eip.yaml', GENERATED + piece('crds/eip.yaml'));
+  for (const crd of ['eip', 'bgpconf', 'bgppeer']) files.set(`crds/${crd}.yaml`, GENERATED + piece(`crds/${crd}.yaml`));
   files.set('templates/rbac.yaml', GENERATED + templated(piece('rbac.yaml')));
   files.set('templates/daemonset.yaml', GENERATED + templated(piece('daemonset.yaml')));
   return files;

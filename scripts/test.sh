@@ -55,6 +55,21 @@ if [ "$(id -u)" != 0 ] && [[ " $tiers " =~ " netns "|" lab " ]]; then
   exit 1
 fi
 
+# The netns and lab tiers' BGP tests peer with real routers: BIRD and FRR (Debian packages; a
+# missing one fails here with the README's apt-get line) and GoBGP, built from Go modules on first
+# use (scripts/gobgp/build.sh, cached in ~/.cache/openelb-ts/) before the tiers start, so the
+# first build does not count against a test's timeout.
+if [[ " $tiers " =~ " netns "|" lab " ]]; then
+  npx tsx scripts/kit/bgp/check-tools.ts 'the netns and lab tiers' || exit 1
+  if gobgp_out=$(bash scripts/gobgp/build.sh); then
+    export OELB_GOBGP_DIR
+    OELB_GOBGP_DIR=$(echo "$gobgp_out" | tail -1)
+  else
+    echo "building GoBGP failed (scripts/gobgp/build.sh): the netns and lab tiers need it" >&2
+    exit 1
+  fi
+fi
+
 # The cluster and lab tiers share ONE control plane (etcd + kube-apiserver on
 # loopback, built from Go modules on first use); test files find it through
 # OELB_KUBECONFIG / OELB_SPEAKER_KUBECONFIG (scripts/kit/control-plane.ts).
@@ -87,7 +102,7 @@ done
 # The oldest supported Kubernetes minor (README "Kubernetes versions"): a second control plane
 # built from its own Go module (scripts/control-plane/build-min.sh) runs the cluster tier's CRD,
 # IPAM and RBAC tests again.
-MIN_FILES="test/cluster/eip-crd.test.ts test/cluster/ipam-rules.test.ts test/cluster/ipam-namespace-selector.test.ts test/cluster/rbac.test.ts"
+MIN_FILES="test/cluster/eip-crd.test.ts test/cluster/bgp-crd.test.ts test/cluster/ipam-rules.test.ts test/cluster/ipam-namespace-selector.test.ts test/cluster/rbac.test.ts"
 if [[ " $tiers " =~ " cluster " ]]; then
   cp_min_dir="$out/control-plane-min"
   echo "=== control plane (oldest supported Kubernetes): starting (state $cp_min_dir)"

@@ -355,8 +355,10 @@ async function applyDeploy(state: ControlPlaneState, logFn: Logger): Promise<voi
     '--for=condition=Established',
     '--timeout=30s',
     'crd/eips.network.kubesphere.io',
+    'crd/bgpconfs.network.kubesphere.io',
+    'crd/bgppeers.network.kubesphere.io',
   ]);
-  if (wait.code !== 0) throw new Error(`Eip CRD not established: ${wait.stderr}`);
+  if (wait.code !== 0) throw new Error(`CRDs not established: ${wait.stderr}`);
   logFn('applied deploy/openelb.yaml');
 }
 

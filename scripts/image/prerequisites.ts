@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 
 /** README's prerequisites line: every Debian package the demo, the tests and the image need. */
 export const APT_LINE =
-  'apt-get install -y iproute2 iputils-arping iputils-ping ndisc6 curl libcap2-bin util-linux tcpdump procps podman runc skopeo';
+  'apt-get install -y iproute2 iputils-arping iputils-ping ndisc6 curl libcap2-bin util-linux tcpdump procps podman runc skopeo bird2 frr';
 
 /** The tools among `tools` that are not on PATH. */
 export function missingTools(tools: readonly string[]): string[] {

@@ -8,6 +8,7 @@ import { type EipObject } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
 import type { EipInput } from '../../src/ipam/pool.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { sleep, waitFor } from './wait.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -63,26 +64,8 @@ export function admin(cp: ControlPlane): TypedKubeClient {
   return new TypedKubeClient(cp.adminConfig(), { requestTimeoutMs: 30_000 });
 }
 
-export async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll `fn` until it returns a value other than undefined/false; fail with the last value seen. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 150): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await sleep(everyMs);
-  }
-}
+// Polling helpers live in wait.ts (free of Kubernetes imports, for the netns tests too).
+export { sleep, waitFor };
 
 /** Holder of the openelb-ipam Lease ('' when none). */
 export async function ipamHolder(c: TypedKubeClient): Promise<string> {

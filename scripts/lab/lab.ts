@@ -313,7 +313,8 @@ export class SeedLab {
   /** The image runtime's pods (runtime 'image'). */
   image: ImageRuntime | undefined;
   readonly services = new Map<string, LabService>();
-  private readonly net: Lab;
+  /** The namespaces of this lab (scripts/lab/bgp-lab.ts adds its routers to them, torn down together). */
+  readonly net: Lab;
   private readonly dir: string;
   private podCounter = 0;
   private nextIp = new Map<string, number>();

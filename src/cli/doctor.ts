@@ -21,11 +21,15 @@ import { type PoolInput, checkPoolNic, localPoolIps } from '../doctor/pool-nic.t
 import { exitCodeOf, formatJson, formatText, summarize } from '../doctor/report.ts';
 import { checkUpstream, type Listed, type WebhookFact, type WorkloadFact } from '../doctor/upstream.ts';
 import { type CheckResult, cannotTell, failed, passed } from '../doctor/result.ts';
+import { type BgpFacts, type BgpPeerFact, type BgpProbe, checkBgp } from '../doctor/bgp.ts';
+import { matchSelector } from '../speaker/label-selector.ts';
+import { connect as tcpConnect } from 'node:net';
 import { type ParsedAddress } from '../ipam/range.ts';
 
 const SUMMARY =
   'Check this node and the cluster for what Layer 2 mode needs (kube-proxy mode/strictARP, ARP sysctls, ' +
-  'each layer2 Eip\'s NIC and subnet, CAP_NET_RAW, API access). Exit 1 when a problem is found.';
+  'each layer2 Eip\'s NIC and subnet, CAP_NET_RAW, API access) and, when BGP is configured, BgpConf default ' +
+  'and each BgpPeer\'s session from this node (probing the peer\'s port when it is down). Exit 1 when a problem is found.';
 
 export const doctorFlags: FlagSpec[] = [
   { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; empty = KUBECONFIG, in-cluster ServiceAccount, then ~/.kube/config' },
@@ -179,6 +183,89 @@ async function nodeAnnotation(client: KubeClient, node: string): Promise<{ resul
   }
 }
 
+/** One TCP connect to host:port, closed at once (no BGP byte sent); how it ended. */
+function probeTcp(host: string, port: number, timeoutMs: number): Promise<BgpProbe> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const sock = tcpConnect({ host, port, timeout: timeoutMs });
+    const done = (p: BgpProbe) => {
+      sock.destroy();
+      resolve(p);
+    };
+    sock.once('connect', () => done({ kind: 'connected', ms: performance.now() - t0 }));
+    sock.once('timeout', () => done({ kind: 'timeout', ms: performance.now() - t0 }));
+    sock.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'error', message: err.message }));
+  });
+}
+
+type Rec = Record<string, unknown>;
+const rec = (x: unknown): Rec => (typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Rec) : {});
+
+/**
+ * BgpConf default, the BgpPeers (with this node's status entry and, for a session that is not
+ * established, one TCP probe of the peer's port) and how many Eips are bgp (or have no protocol,
+ * OpenELB's default).
+ */
+async function bgpFacts(client: KubeClient | undefined, why: string, node: string, eips: Array<{ spec?: Record<string, unknown> }>, probeMs: number): Promise<BgpFacts> {
+  if (!client) return { kind: 'no-api', why };
+  type BgpObj = { metadata: { name: string }; spec?: unknown; status?: unknown };
+  let confs: ObjectList<BgpObj>;
+  let peers: ObjectList<BgpObj>;
+  try {
+    [confs, peers] = await Promise.all([
+      client.get<ObjectList<BgpObj>>('/apis/network.kubesphere.io/v1alpha2/bgpconfs'),
+      client.get<ObjectList<BgpObj>>('/apis/network.kubesphere.io/v1alpha2/bgppeers'),
+    ]);
+  } catch (err) {
+    if (classifyError(err) === 'notFound') return { kind: 'no-crd' };
+    return { kind: 'failed', message: describeError(err) };
+  }
+  let labels: Record<string, string> = {};
+  try {
+    labels = (await client.getNode(node)).metadata?.labels ?? {};
+  } catch {
+    // The node check above reports a missing Node; selection then counts every peer as selecting us.
+  }
+  const facts: BgpPeerFact[] = await Promise.all(
+    peers.items.map(async (p) => {
+      const spec = rec(p.spec);
+      const conf = rec(spec.conf ?? spec.config);
+      const transport = rec(spec.transport);
+      const sel = spec.nodeSelector === undefined || spec.nodeSelector === null ? { ok: true, matches: true } : matchSelector(spec.nodeSelector, labels);
+      const e = rec(rec(rec(p.status).nodesPeerStatus)[node]);
+      const peerState = rec(e.peerState);
+      const timers = rec(e.timersState);
+      const text = (x: unknown) => (typeof x === 'string' && x !== '' ? x : undefined);
+      const fact: BgpPeerFact = {
+        name: p.metadata.name,
+        neighborAddress: text(conf.neighborAddress) ?? text(conf['neighbor-address']) ?? '',
+        port: typeof transport.remotePort === 'number' && transport.remotePort > 0 ? transport.remotePort : 179,
+        passive: transport.passiveMode === true,
+        md5: text(conf.authPassword) !== undefined,
+        selected: sel.ok && sel.matches,
+      };
+      const state = text(peerState.sessionState);
+      if (state) {
+        fact.entry = { sessionState: state };
+        const lastError = text(e.lastError);
+        if (lastError) fact.entry.lastError = lastError;
+        const uptime = text(timers.uptime);
+        if (uptime) fact.entry.uptime = uptime;
+        const hold = text(timers.negotiatedHoldTime);
+        if (hold) fact.entry.negotiatedHoldTime = hold;
+      }
+      // Never probe an established session's router: a second connection from us would collide with it.
+      if (fact.selected && fact.entry && fact.entry.sessionState.toUpperCase() !== 'ESTABLISHED' && !fact.passive && fact.neighborAddress) {
+        fact.probe = await probeTcp(fact.neighborAddress, fact.port, probeMs);
+      }
+      return fact;
+    }),
+  );
+  const conf = confs.items.find((c) => c.metadata.name === 'default');
+  const bgpEips = eips.filter((e) => e.spec?.protocol === 'bgp' || e.spec?.protocol === undefined || e.spec?.protocol === '').length;
+  return { kind: 'listed', conf: conf ? { name: conf.metadata.name } : undefined, peers: facts, bgpEips };
+}
+
 function eipPools(items: Array<{ metadata: { name: string }; spec?: Record<string, unknown> }>): PoolInput[] {
   return items
     .filter((e) => e.spec?.protocol === 'layer2')
@@ -221,9 +308,11 @@ export async function run(argv: string[]): Promise<number> {
     ...(iface ? { interface: iface } : {}),
   }));
   let eipFact: EipListFact = { kind: 'skipped' };
+  let eipItems: Array<{ spec?: Record<string, unknown> }> = [];
   if (client && !standalone) {
     try {
       const list = await client.listEips();
+      eipItems = list.items;
       pools = eipPools(list.items);
       eipFact = { kind: 'listed', total: list.items.length, layer2: pools.length };
     } catch (err) {
@@ -251,6 +340,7 @@ export async function run(argv: string[]): Promise<number> {
     annotationIp = n.ip;
   }
   if (!standalone) checks.push(checkLiveness(await livenessFact(client, noApiWhy, values.namespace as string, node)));
+  if (!standalone) checks.push(...checkBgp(await bgpFacts(client, noApiWhy, node, eipItems, Math.min(3000, values['api-timeout-ms'] as number))));
 
   // --- this node: each pool's NIC and subnet, then the ARP sysctls of the NICs chosen
   const byNic = new Map<string, ParsedAddress[]>();

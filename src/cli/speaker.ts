@@ -17,6 +17,7 @@ import { registerProcessMetrics } from '../observe/process-metrics.ts';
 import { registerUpstreamAliases } from '../observe/upstream-metrics.ts';
 import type { Controller, SpeakerContext } from '../speaker/context.ts';
 import { SharedInformers } from '../speaker/informers.ts';
+import { BgpController } from '../speaker/bgp-controller.ts';
 import { IpamController } from '../speaker/ipam-controller.ts';
 import { Layer2Controller } from '../speaker/layer2-controller.ts';
 
@@ -38,6 +39,7 @@ export const speakerFlags: FlagSpec[] = [
   { name: 'node-name', env: 'NODE_NAME', kind: 'string', help: 'this node\'s name (the DaemonSet sets it from spec.nodeName)' },
   { name: 'namespace', env: 'OPENELB_NAMESPACE', kind: 'string', default: 'openelb-system', help: 'namespace of the speakers\' Leases' },
   { name: 'enable-layer2', env: 'OPENELB_ENABLE_LAYER2', kind: 'boolean', default: true, help: 'answer ARP/NDP for elected IPs (false: IPAM only, no raw sockets needed)' },
+  { name: 'enable-bgp', env: 'OPENELB_ENABLE_BGP', kind: 'boolean', default: true, help: 'announce Services of bgp Eips to the BgpPeers (BgpConf default); dormant until a BgpConf, BgpPeer or bgp Eip exists' },
   { name: 'enable-ipam', env: 'OPENELB_ENABLE_IPAM', kind: 'boolean', default: true, help: 'stand for the IPAM Lease (the elected speaker assigns Service IPs)' },
   { name: 'metrics-addr', env: 'OPENELB_METRICS_ADDR', kind: 'string', default: '127.0.0.1:7472', help: 'listen address of /metrics (and /healthz, /readyz); loopback by default. For Prometheus use the node\'s IP (the DaemonSet: $(HOST_IP):7472); ":7472" is every interface, the LAN included (empty = off)' },
   { name: 'health-addr', env: 'OPENELB_HEALTH_ADDR', kind: 'string', default: '127.0.0.1:7474', help: 'listen address of /healthz and /readyz only, for the kubelet\'s probes (empty = off)' },
@@ -58,6 +60,7 @@ export interface SpeakerConfig {
   nodeName: string;
   namespace: string;
   enableLayer2: boolean;
+  enableBgp: boolean;
   enableIpam: boolean;
   metricsAddr: string;
   healthAddr: string;
@@ -110,6 +113,7 @@ export function speakerConfig(v: FlagValues): SpeakerConfig {
     nodeName,
     namespace: v.namespace as string,
     enableLayer2: v['enable-layer2'] as boolean,
+    enableBgp: v['enable-bgp'] as boolean,
     enableIpam: v['enable-ipam'] as boolean,
     metricsAddr: (v['metrics-addr'] as string | undefined) ?? '',
     healthAddr: (v['health-addr'] as string | undefined) ?? '',
@@ -143,6 +147,7 @@ export async function run(argv: string[]): Promise<number> {
     apiServer: client.server,
     credentials: describeSource(source),
     layer2: cfg.enableLayer2,
+    bgp: cfg.enableBgp,
     ipam: cfg.enableIpam,
   });
 
@@ -156,16 +161,24 @@ export async function run(argv: string[]): Promise<number> {
     nodeName: cfg.nodeName,
     registry,
     events: new EventRecorder({ client, instance: cfg.nodeName }),
-    informers: new SharedInformers(client),
+    informers: new SharedInformers(client, cfg.nodeName),
   };
   const controllers: Controller[] = [];
-  // Layer 2 first in the list: it is stopped first, so peers take over our IPs before anything else.
+  const ipam = cfg.enableIpam ? new IpamController(ctx, cfg.ipam) : undefined;
+  // BGP and Layer 2 first in the list: they are stopped first, so routers withdraw our routes and
+  // peers take over our IPs before anything else.
+  if (cfg.enableBgp) controllers.push(new BgpController(ctx, {
+    // The speaker's module is loaded only when BGP is configured (see bgp-controller.ts).
+    makeSpeaker: async (o) => new (await import('../bgp/speaker.ts')).BgpSpeaker(o),
+    // One writer of the BgpConf/BgpPeer Ready conditions, as for Eips: the IPAM leader.
+    conditionWriter: () => ipam?.isLeader() ?? false,
+  }));
   if (cfg.enableLayer2) controllers.push(new Layer2Controller(ctx, {
     membershipLeaseDurationMs: cfg.membership.leaseDurationMs,
     membershipRetryPeriodMs: cfg.membership.retryPeriodMs,
     beacons: cfg.beacons,
   }));
-  if (cfg.enableIpam) controllers.push(new IpamController(ctx, cfg.ipam));
+  if (ipam) controllers.push(ipam);
 
   const startedAt = Date.now();
   const checks = {

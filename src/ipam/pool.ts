@@ -3,7 +3,17 @@
 import { parseAddressSpec, type ParsedAddress } from './range.ts';
 
 export const DEFAULT_EIP_ANNOTATION = 'eip.openelb.kubesphere.io/is-default-eip';
-export const SERVED_PROTOCOL = 'layer2';
+/** Answered by ARP/NDP on the pool's segment (src/speaker/layer2-*). */
+export const LAYER2_PROTOCOL = 'layer2';
+/** Announced as /32 and /128 routes to BgpPeers (src/speaker/bgp-*); OpenELB's default. */
+export const BGP_PROTOCOL = 'bgp';
+/** Protocols whose Eips hand out addresses; `vip` (keepalived) is not served. */
+export const SERVED_PROTOCOLS: readonly string[] = [LAYER2_PROTOCOL, BGP_PROTOCOL];
+
+/** spec.protocol as OpenELB reads it: empty or absent means bgp. */
+export function effectiveProtocol(protocol: unknown): string {
+  return (typeof protocol === 'string' ? protocol.trim() : '') || BGP_PROTOCOL;
+}
 /** Go's zero value: an Eip without `priority` ranks first, as in OpenELB (lower number wins). */
 export const DEFAULT_PRIORITY = 0;
 
@@ -41,7 +51,7 @@ export interface Pool {
   address: { ok: true; value: ParsedAddress } | { ok: false; reason: 'InvalidAddress'; message: string };
   /** Effective protocol ('' -> 'bgp', OpenELB's default). */
   protocol: string;
-  /** Only layer2 pools are served; others are never allocated from. */
+  /** layer2 and bgp pools are served; others (vip) are never allocated from. */
   served: boolean;
   interface: string;
   disable: boolean;
@@ -117,7 +127,7 @@ export function parseTime(ts: string | undefined): number {
 }
 
 export function toPool(e: EipInput): Pool {
-  const protocol = (e.spec.protocol ?? '').trim() || 'bgp';
+  const protocol = effectiveProtocol(e.spec.protocol);
   const prio = e.spec.priority;
   const selector = parseNamespaceSelector(e.name, e.spec.namespaceSelector);
   return {
@@ -126,7 +136,7 @@ export function toPool(e: EipInput): Pool {
     spec: e.spec,
     address: parseAddressSpec(e.spec.address),
     protocol,
-    served: protocol === SERVED_PROTOCOL,
+    served: SERVED_PROTOCOLS.includes(protocol),
     interface: e.spec.interface ?? '',
     disable: e.spec.disable === true,
     priority: typeof prio === 'number' && Number.isFinite(prio) ? prio : DEFAULT_PRIORITY,

@@ -68,7 +68,7 @@ export function validatePools(pools: readonly Pool[]): Map<string, PoolVerdict> 
     if (!p.served) {
       problems.push({
         reason: 'UnsupportedProtocol',
-        message: `Eip ${p.name} has protocol "${p.protocol}"${p.spec.protocol ? '' : ' (the default when spec.protocol is empty)'}: openelb-ts serves only layer2; set spec.protocol: layer2 to use this pool`,
+        message: `Eip ${p.name} has protocol "${p.protocol}", which openelb-ts does not serve (it serves layer2 and bgp): set spec.protocol: layer2 or bgp to use this pool`,
         blocking: true,
       });
     }
@@ -147,5 +147,5 @@ export function readyCondition(p: Pool, problems: readonly PoolProblem[]): Condi
   if (blocking.length > 0) return { type: 'Ready', status: 'False', reason: (blocking[0] as PoolProblem).reason, message };
   if (problems.length > 0) return { type: 'Ready', status: 'True', reason: (problems[0] as PoolProblem).reason, message };
   const range = p.address.ok ? `${formatRange(p.address.value)} (${p.address.value.size} addresses)` : '';
-  return { type: 'Ready', status: 'True', reason: 'Ready', message: `Eip ${p.name} serves ${range} on layer2` };
+  return { type: 'Ready', status: 'True', reason: 'Ready', message: `Eip ${p.name} serves ${range} on ${p.protocol}` };
 }

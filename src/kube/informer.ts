@@ -18,7 +18,7 @@ import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject, type KubeClient } f
 import { classifyError, describeError } from './errors.ts';
 import { ApiError } from './rest/api-error.ts';
 import { type WatchEvent, watch } from './rest/watch.ts';
-import { slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from './slim.ts';
+import { type BgpCachedObject, slimBgpObject, slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from './slim.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
   client: KubeClient;
@@ -461,5 +461,16 @@ export function eipInformer(c: KubeClient, o: Common = {}): Informer<EipObject &
     name: 'eips',
     path: `/apis/${EIP_GROUP}/${EIP_VERSION}/${EIP_PLURAL}`,
     slim: withoutManagedFields,
+  });
+}
+
+/** BgpConfs (`kind` bgpconfs) or BgpPeers (bgppeers), keeping only `node`'s status key. */
+export function bgpInformer(c: KubeClient, plural: 'bgpconfs' | 'bgppeers', node: string, o: Common = {}): Informer<BgpCachedObject> {
+  return new Informer<BgpCachedObject>({
+    ...o,
+    client: c,
+    name: plural,
+    path: `/apis/${EIP_GROUP}/${EIP_VERSION}/${plural}`,
+    slim: slimBgpObject(node, plural === 'bgpconfs' ? 'nodesConfStatus' : 'nodesPeerStatus'),
   });
 }

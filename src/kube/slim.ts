@@ -7,7 +7,10 @@
 // keep everything but managedFields: a PUT without managedFields leaves the server's record of
 // them unchanged, while a PUT without, say, an annotation or a status condition would remove it.
 // Objects the speaker only reads (Nodes, Namespaces, EndpointSlices) keep only what is read:
-//   Node           labels (exclude label), annotations (NIC choice), conditions' type and status
+//   Node           labels (exclude label, BGP rack), annotations (NIC choice), conditions' type
+//                  and status, InternalIP addresses (BGP router id and next hop)
+//   BgpConf/Peer   spec, finalizers, conditions, and of the per-node status maps only this node's key (the
+//                  maps grow with the nodes; a node writes and reads only its own entry)
 //   Namespace      labels (Eip namespaceSelector)
 //   EndpointSlice  the service-name label, and the nodes of its endpoints that are not unready
 import type { KubernetesObject, V1Endpoint, V1EndpointSlice, V1Namespace, V1Node, V1ObjectMeta } from '@kubernetes/client-node';
@@ -42,7 +45,39 @@ export function slimNode(n: V1Node): V1Node {
   const out: V1Node = { metadata };
   const conditions = n.status?.conditions?.map((c) => ({ type: c.type, status: c.status }));
   if (conditions) out.status = { conditions };
+  const internal = n.status?.addresses?.filter((a) => a.type === 'InternalIP').map((a) => ({ type: a.type, address: a.address }));
+  if (internal?.length) out.status = { ...out.status, addresses: internal };
   return out;
+}
+
+/** A BgpConf or BgpPeer as the BGP controller reads it (untyped spec and status). */
+export interface BgpCachedObject extends KubernetesObject {
+  metadata: V1ObjectMeta & { name: string };
+  spec?: unknown;
+  status?: { conditions?: unknown[] } & Record<string, unknown>;
+}
+
+/**
+ * BgpConf/BgpPeer for node `node`: identity, creationTimestamp and generation, spec, status
+ * conditions, and only `node`'s key of the per-node map `mapKey` (nodesConfStatus/nodesPeerStatus).
+ */
+export function slimBgpObject(node: string, mapKey: string): (o: BgpCachedObject) => BgpCachedObject {
+  return (o) => {
+    const metadata = identity(o.metadata) as BgpCachedObject['metadata'];
+    if (o.metadata?.creationTimestamp !== undefined) metadata.creationTimestamp = o.metadata.creationTimestamp;
+    if (o.metadata?.generation !== undefined) metadata.generation = o.metadata.generation;
+    // Read to lift OpenELB's finalizer off objects being deleted after an upgrade.
+    if (o.metadata?.deletionTimestamp !== undefined) metadata.deletionTimestamp = o.metadata.deletionTimestamp;
+    if (o.metadata?.finalizers !== undefined) metadata.finalizers = o.metadata.finalizers;
+    const out: BgpCachedObject = { metadata };
+    if (o.spec !== undefined) out.spec = o.spec;
+    const status: BgpCachedObject['status'] = {};
+    if (Array.isArray(o.status?.conditions)) status.conditions = o.status.conditions;
+    const map = o.status?.[mapKey] as Record<string, unknown> | undefined;
+    if (map && typeof map === 'object' && map[node] !== undefined) status[mapKey] = { [node]: map[node] };
+    if (Object.keys(status).length > 0) out.status = status;
+    return out;
+  };
 }
 
 export function slimNamespace(ns: V1Namespace): V1Namespace {

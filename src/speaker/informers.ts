@@ -2,8 +2,10 @@
 // Layer 2 reconcile loop read the same cache instead of each holding its own watch.
 import type { KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
 import type { EipObject, KubeClient } from '../kube/client.ts';
+import type { BgpCachedObject } from '../kube/slim.ts';
 import {
   type Informer,
+  bgpInformer,
   endpointSliceInformer,
   eipInformer,
   namespaceInformer,
@@ -16,7 +18,7 @@ export type EipInformer = Informer<EipObject & KubernetesObject>;
 export class SharedInformers {
   private readonly made = new Map<string, Informer<KubernetesObject>>();
 
-  constructor(private readonly client: KubeClient) {}
+  constructor(private readonly client: KubeClient, private readonly nodeName = '') {}
 
   services(): Informer<V1Service> {
     return this.once('services', () => serviceInformer(this.client));
@@ -32,6 +34,14 @@ export class SharedInformers {
   }
   endpointSlices(): Informer<V1EndpointSlice> {
     return this.once('endpointslices', () => endpointSliceInformer(this.client));
+  }
+
+  /** BgpConfs and BgpPeers (started only by the BGP controller), with only this node's status key. */
+  bgpConfs(): Informer<BgpCachedObject> {
+    return this.once('bgpconfs', () => bgpInformer(this.client, 'bgpconfs', this.nodeName));
+  }
+  bgpPeers(): Informer<BgpCachedObject> {
+    return this.once('bgppeers', () => bgpInformer(this.client, 'bgppeers', this.nodeName));
   }
 
   /** Names of informers in use that have not listed yet (for /readyz). */

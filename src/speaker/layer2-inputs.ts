@@ -9,7 +9,7 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { type AddressRange, parseAddressSpec, rangeContains } from '../ipam/range.ts';
 import { type Family, ipToString, parseIP } from '../net/ip.ts';
-import { SERVED_PROTOCOL } from '../ipam/pool.ts';
+import { LAYER2_PROTOCOL } from '../ipam/pool.ts';
 import { EIP_ANNOTATION, isOurs } from '../ipam/service-request.ts';
 import type { EipObject } from '../kube/client.ts';
 import { conditionStatus } from '../kube/objects.ts';
@@ -36,8 +36,9 @@ export function layer2Pools(eips: readonly EipObject[]): Layer2Pool[] {
   const out: Layer2Pool[] = [];
   for (const e of eips) {
     const spec = (e.spec ?? {}) as { address?: unknown; protocol?: unknown; interface?: unknown };
-    // OpenELB's default protocol is bgp: an Eip without protocol is not ours to announce.
-    if (spec.protocol !== SERVED_PROTOCOL) continue;
+    // OpenELB's default protocol is bgp: an Eip without protocol is announced by BGP, never
+    // answered by ARP/NDP (a router forwards to the nodes; an ARP answer would steal the traffic).
+    if (spec.protocol !== LAYER2_PROTOCOL) continue;
     if (typeof spec.address !== 'string') continue;
     const parsed = parseAddressSpec(spec.address);
     if (!parsed.ok) continue;

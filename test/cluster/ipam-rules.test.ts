@@ -209,15 +209,34 @@ test('overlapping pools: the newer Eip is refused (Overlap), the older keeps ser
   assert.deepEqual(ips(await getService(c, w.ns, a)), [`${w.net}.0`]);
 });
 
-test('unsupported protocol (bgp): condition and event; never allocated from', async (t) => {
+test('unsupported protocol (vip): condition and event; never allocated from', async (t) => {
   const w = await world(t);
-  const bgp = await w.eip({ address: `${w.net}.0/28`, protocol: 'bgp' });
-  const cond = await waitCondition(bgp, 'UnsupportedProtocol');
+  const vip = await w.eip({ address: `${w.net}.0/28`, protocol: 'vip' });
+  const cond = await waitCondition(vip, 'UnsupportedProtocol');
   assert.equal(cond.status, 'False');
-  assert.match(cond.message, /layer2/);
-  const s = await w.svc({ annotations: named(bgp) });
+  assert.match(cond.message, /layer2 and bgp/);
+  const s = await w.svc({ annotations: named(vip) });
   await waitEvent(c, w.ns, s, 'AssignIPFailed');
   assert.deepEqual(ips(await getService(c, w.ns, s)), []);
+});
+
+test('bgp and empty-protocol Eips are served; the protocol annotation picks the pool of its protocol', async (t) => {
+  const w = await world(t);
+  const bgp = await w.eip({ address: `${w.net}.0/29`, protocol: 'bgp' });
+  const empty = await w.eip({ address: `${w.net}.8/29`, protocol: '' });
+  const l2 = await w.eip({ address: `${w.net}.16/29` });
+  assert.equal((await waitCondition(bgp, 'Ready')).status, 'True');
+  assert.equal((await waitCondition(empty, 'Ready')).status, 'True');
+  // Upstream's walkthrough Service: protocol annotation bgp + the Eip by name.
+  const a = await w.svc({ annotations: { ...named(bgp), 'protocol.openelb.kubesphere.io/v1alpha1': 'bgp' } });
+  const b = await w.svc({ annotations: named(empty) });
+  await waitIPs(c, w.ns, a, [`${w.net}.0`]);
+  await waitIPs(c, w.ns, b, [`${w.net}.8`]);
+  // Asking for bgp from a layer2 Eip is refused with the fix; nothing is assigned.
+  const m = await w.svc({ annotations: { ...named(l2), 'protocol.openelb.kubesphere.io/v1alpha1': 'bgp' } });
+  const ev = await waitEvent(c, w.ns, m, 'AssignIPFailed');
+  assert.match(ev.message, /asks for protocol bgp .* use an Eip with spec\.protocol: bgp/);
+  assert.deepEqual(ips(await getService(c, w.ns, m)), []);
 });
 
 test('disable: true stops new allocations only', async (t) => {

@@ -147,6 +147,10 @@ const USED: Access[] = [
   { verb: 'update', resource: 'services', subresource: 'status', namespace: 'default' },
   ...['get', 'list', 'watch', 'patch'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'eips' })),
   { verb: 'update', group: 'network.kubesphere.io', resource: 'eips', subresource: 'status' },
+  ...['list', 'watch', 'patch'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgpconfs' })),
+  ...['list', 'watch', 'patch'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgppeers' })),
+  { verb: 'patch', group: 'network.kubesphere.io', resource: 'bgpconfs', subresource: 'status' },
+  { verb: 'patch', group: 'network.kubesphere.io', resource: 'bgppeers', subresource: 'status' },
   ...['get', 'list', 'watch'].map((verb) => ({ verb, resource: 'nodes' })),
   ...['list', 'watch'].map((verb) => ({ verb, resource: 'namespaces' })),
   ...['list', 'watch'].map((verb) => ({ verb, group: 'discovery.k8s.io', resource: 'endpointslices' })),
@@ -161,6 +165,12 @@ const REMOVED: Access[] = [
   { verb: 'patch', group: 'network.kubesphere.io', resource: 'eips', subresource: 'status' },
   { verb: 'update', group: 'network.kubesphere.io', resource: 'eips', subresource: 'finalizers' },
   { verb: 'get', resource: 'namespaces' },
+  // BGP objects are configuration: read through the informers; written are status and, on an
+  // object being deleted, OpenELB's finalizer (patch). Never created, replaced or deleted.
+  ...['get', 'create', 'update', 'delete'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgpconfs' })),
+  ...['get', 'create', 'update', 'delete'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgppeers' })),
+  ...['get', 'update'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgpconfs', subresource: 'status' })),
+  ...['get', 'update'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgppeers', subresource: 'status' })),
   { verb: 'get', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: 'default' },
   { verb: 'update', resource: 'events', namespace: 'default' },
   ...['create', 'patch', 'update'].map((verb) => ({ verb, group: 'events.k8s.io', resource: 'events', namespace: 'default' })),

@@ -101,7 +101,7 @@ test('about 100 malformed or conflicting Eips and Services at once: each gets it
   ];
   const reversed6 = Array.from({ length: 4 }, (_, i) => [n('rev6'), `${V6}:${i + 1}::10-${V6}:${i + 1}::1`] as const);
   const overlap = Array.from({ length: 6 }, (_, i) => [n('overlap'), good[i]!, `${B}.${i + 1}.0/28`] as const);
-  const bgp = Array.from({ length: 4 }, (_, i) => [n('bgp'), `${B}.${70 + i}.0/28`, i % 2 ? 'bgp' : 'vip'] as const);
+  const vip = Array.from({ length: 4 }, (_, i) => [n('vip'), `${B}.${70 + i}.0/28`, 'vip'] as const);
   const disabled = Array.from({ length: 2 }, (_, i) => [n('off'), `${B}.${80 + i}.0/28`] as const);
   const moreDefaults = Array.from({ length: 2 }, (_, i) => [n('def'), `${B}.${90 + i}.0/28`] as const);
 
@@ -124,7 +124,7 @@ test('about 100 malformed or conflicting Eips and Services at once: each gets it
   }
   for (const [name, address] of reversed6) create.push(eip(name, { address }));
   for (const [name, , address] of overlap) create.push(eip(name, { address }));
-  for (const [name, address, protocol] of bgp) create.push(eip(name, { address, protocol }));
+  for (const [name, address, protocol] of vip) create.push(eip(name, { address, protocol }));
   for (const [name, address] of disabled) create.push(eip(name, { address, disable: true }));
   for (const [name, address] of moreDefaults) create.push(eip(name, { address }, DEFAULT));
 
@@ -137,7 +137,7 @@ test('about 100 malformed or conflicting Eips and Services at once: each gets it
   for (let i = 0; i < 5; i++) bad(/in no Eip/, { annotations: wantIP(`${B}.254.${i + 1}`) });
   for (let i = 0; i < 3; i++) bad(/is not an IP address/, { annotations: wantIP(`${B}.0.300`) });
   for (let i = 0; i < 5; i++) bad(/no such Eip: create it or fix the annotation/, { annotations: named(n('missing')) });
-  for (let i = 0; i < 3; i++) bad(/serves only layer2; set spec\.protocol: layer2/, { annotations: named(bgp[i]![0]) });
+  for (let i = 0; i < 3; i++) bad(/does not serve \(it serves layer2 and bgp\): set spec\.protocol: layer2 or bgp/, { annotations: named(vip[i]![0]) });
   for (let i = 0; i < 3; i++) bad(/has an invalid spec\.address/, { annotations: named(reversed6[i]![0]) });
   for (let i = 0; i < 2; i++) bad(/spec\.disable: true/, { annotations: named(disabled[i]![0]) });
   for (let i = 0; i < 3; i++) bad(/spec\.ipFamilies is \[IPv4\]/, { annotations: wantIP(`${V6}::${i + 1}`), ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' });
@@ -200,7 +200,7 @@ test('about 100 malformed or conflicting Eips and Services at once: each gets it
   const conditionCases: Array<[string, string, RegExp?]> = [
     ...reversed6.map(([name]) => [name, 'InvalidAddress'] as [string, string]),
     ...overlap.map(([name, older]) => [name, 'Overlap', new RegExp(older)] as [string, string, RegExp]),
-    ...bgp.map(([name]) => [name, 'UnsupportedProtocol'] as [string, string]),
+    ...vip.map(([name]) => [name, 'UnsupportedProtocol'] as [string, string]),
     ...disabled.map(([name]) => [name, 'Disabled'] as [string, string]),
     ...moreDefaults.map(([name]) => [name, 'MultipleDefaults', new RegExp(def1)] as [string, string, RegExp]),
   ];

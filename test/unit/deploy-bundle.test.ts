@@ -23,6 +23,8 @@ test('the bundle holds namespace, CRD, RBAC and DaemonSet in apply order', () =>
   assert.deepEqual(kinds, [
     'Namespace/openelb-system',
     'CustomResourceDefinition/eips.network.kubesphere.io',
+    'CustomResourceDefinition/bgpconfs.network.kubesphere.io',
+    'CustomResourceDefinition/bgppeers.network.kubesphere.io',
     'ServiceAccount/openelb-speaker',
     'ClusterRole/openelb-speaker',
     'ClusterRoleBinding/openelb-speaker',
@@ -58,6 +60,38 @@ test('Eip CRD: names, versions, columns', () => {
     ['USAGE', '.status.usage'],
     ['TOTAL', '.status.poolSize'],
   ]);
+});
+
+test('BgpConf and BgpPeer CRDs: cluster-scoped, v1alpha2 stored, v1alpha1 served with the same schema, /status', () => {
+  for (const [file, plural, kind] of [['crds/bgpconf.yaml', 'bgpconfs', 'BgpConf'], ['crds/bgppeer.yaml', 'bgppeers', 'BgpPeer']] as const) {
+    const [crd] = load(file);
+    assert.ok(crd, file);
+    assert.equal(crd.metadata.name, `${plural}.network.kubesphere.io`);
+    assert.equal(crd.spec.group, 'network.kubesphere.io');
+    assert.equal(crd.spec.scope, 'Cluster');
+    assert.equal(crd.spec.names.kind, kind);
+    assert.equal(crd.spec.names.plural, plural);
+    assert.equal(crd.spec.conversion.strategy, 'None');
+    const [v2, v1] = crd.spec.versions;
+    assert.deepEqual([v2.name, v2.served, v2.storage], ['v1alpha2', true, true]);
+    assert.deepEqual([v1.name, v1.served, v1.storage], ['v1alpha1', true, false]);
+    assert.deepEqual(v2.subresources, { status: {} });
+    assert.deepEqual(v1.subresources, { status: {} });
+    // Same schema in both versions: conversion None only rewrites apiVersion, so nothing written
+    // as v1alpha1 may be pruned when stored as v1alpha2.
+    assert.deepEqual(v1.schema, v2.schema);
+    assert.deepEqual(v1.additionalPrinterColumns, v2.additionalPrinterColumns);
+  }
+  const [conf] = load('crds/bgpconf.yaml');
+  const spec = conf!.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+  for (const f of ['as', 'asPerRack', 'routerId', 'listenPort', 'listenAddresses', 'families', 'useMultiplePaths', 'gracefulRestart', 'policy']) assert.ok(spec[f], `BgpConf spec.${f}`);
+  assert.equal(spec.as.maximum, 4294967295);
+  const [peer] = load('crds/bgppeer.yaml');
+  const pspec = peer!.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+  for (const f of ['conf', 'timers', 'transport', 'ebgpMultihop', 'afiSafis', 'gracefulRestart', 'nodeSelector']) assert.ok(pspec[f], `BgpPeer spec.${f}`);
+  for (const f of ['neighborAddress', 'peerAs', 'authPassword', 'description', 'adminDown', 'localAs']) assert.ok(pspec.conf.properties[f], `BgpPeer spec.conf.${f}`);
+  const st = peer!.spec.versions[0].schema.openAPIV3Schema.properties.status.properties.nodesPeerStatus.additionalProperties.properties;
+  assert.ok(st.peerState.properties.sessionState && st.peerState.properties.messages && st.timersState.properties.uptime && st.timersState.properties.negotiatedHoldTime);
 });
 
 test('DaemonSet: speaker flags, env, NET_RAW only, no CPU limit', () => {

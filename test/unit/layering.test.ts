@@ -24,6 +24,7 @@ const RULES: Rule[] = [
   { from: 'src/ipam/', to: ['src/l2/', 'src/kube/', 'src/speaker/', 'src/cli/'], why: 'src/ipam is pure decisions over plain data' },
   { from: 'src/kube/', to: ['src/speaker/', 'src/cli/'], why: 'src/kube is the API edge below the speaker' },
   { from: 'src/speaker/', to: ['src/cli/'], why: 'the CLI starts the speaker, not the reverse' },
+  { from: 'src/bgp/', to: ['src/kube/', 'src/speaker/', 'src/ipam/', 'src/cli/', 'src/l2/', 'src/doctor/'], why: 'src/bgp is a protocol layer like src/l2: TCP, messages and peers, not Kubernetes, IPAM or who announces' },
   { from: 'src/observe/', to: ['src/l2/', 'src/kube/', 'src/speaker/', 'src/ipam/', 'src/cli/', 'src/doctor/'], why: 'metrics and health endpoints are a leaf every layer may use' },
   { from: 'src/', to: ['scripts/', 'test/'], why: 'shipped code never depends on the test kit or tests' },
 ];
@@ -99,6 +100,7 @@ test('the rules catch imports pointing up (and allow the ones pointing down)', (
     { file: 'scripts/lab/lab.ts', imports: ['../../test/reliability/x.ts', '../../src/speaker/election.ts', '../kit/netns.ts'] },
     { file: 'test/lab/t.test.ts', imports: ['../../scripts/lab/lab.ts', '../../src/l2/arp.ts'] },
     { file: 'src/cli/main.ts', imports: ['../../scripts/build.ts', '../speaker/context.ts'] },
+    { file: 'src/bgp/speaker.ts', imports: ['../../native-bindings/tcp-options.ts', '../net/ip.ts', '../log.ts', '../observe/metrics.ts', '../speaker/context.ts', '../kube/client.ts'] },
   ]);
   assert.deepEqual(v.map((x) => x.split(' (')[0]), [
     'src/l2/x.ts -> src/kube/client.ts',
@@ -107,6 +109,8 @@ test('the rules catch imports pointing up (and allow the ones pointing down)', (
     'native-bindings/w.ts -> src/log.ts',
     'scripts/lab/lab.ts -> test/reliability/x.ts',
     'src/cli/main.ts -> scripts/build.ts',
+    'src/bgp/speaker.ts -> src/speaker/context.ts',
+    'src/bgp/speaker.ts -> src/kube/client.ts',
   ]);
 });
 

@@ -395,12 +395,72 @@ test('IPv6 /64 pool: poolSize clamps to MAX_SAFE_INTEGER, allocation works', () 
   assert.equal(st?.occupied, false);
 });
 
-test('unsupported protocol pool is never allocated from, even by annotation', () => {
-  const out = reconcileAll({ pools: [eip('b', '10.1.0.0/28', { protocol: '' })], services: [svc('ns/a', {}, { [EIP]: 'b' })], namespaces: {} });
+test('unsupported protocol (vip) pool is never allocated from, even by annotation', () => {
+  const out = reconcileAll({ pools: [eip('v', '10.1.0.0/28', { protocol: 'vip' })], services: [svc('ns/a', {}, { [EIP]: 'v' })], namespaces: {} });
   const a = get(out.services, 'ns/a');
   assert.equal(a.failure?.reason, 'PoolNotUsable');
-  assert.match(a.failure?.message ?? '', /protocol "bgp" \(the default when spec\.protocol is empty\): openelb-ts serves only layer2/);
-  assert.equal(out.pools.get('b')?.conditions[0]?.reason, 'UnsupportedProtocol');
+  assert.match(a.failure?.message ?? '', /protocol "vip", which openelb-ts does not serve/);
+  assert.equal(out.pools.get('v')?.conditions[0]?.reason, 'UnsupportedProtocol');
+});
+
+test('bgp and empty-protocol Eips are served: allocation, Ready condition "on bgp"; pools shared with layer2', () => {
+  const out = reconcileAll({
+    pools: [eip('bgp-eip', '172.22.0.2-172.22.0.10', { protocol: '' }), eip('l2', '10.1.0.0/28'), eip('b2', '10.2.0.0/28', { protocol: 'bgp' })],
+    services: [
+      // Upstream's BGP walkthrough Service (step 6).
+      svc('default/bgp-svc', {}, { [EIP]: 'bgp-eip', 'protocol.openelb.kubesphere.io/v1alpha1': 'bgp' }),
+      svc('ns/l2', {}, { [EIP]: 'l2' }),
+      svc('ns/b2', {}, { [EIP]: 'b2' }),
+    ],
+    namespaces: {},
+  });
+  assert.deepEqual(get(out.services, 'default/bgp-svc').ips, ['172.22.0.2']);
+  assert.deepEqual(get(out.services, 'ns/l2').ips, ['10.1.0.0']);
+  assert.deepEqual(get(out.services, 'ns/b2').ips, ['10.2.0.0']);
+  assert.deepEqual(out.pools.get('bgp-eip')?.conditions[0], { type: 'Ready', status: 'True', reason: 'Ready', message: 'Eip bgp-eip serves 172.22.0.2-172.22.0.10 (9 addresses) on bgp' });
+});
+
+test('protocol annotation: only Eips of that protocol are drawn from, at every step of pool choice', () => {
+  const P = 'protocol.openelb.kubesphere.io/v1alpha1';
+  const pools = [
+    eip('l2-team', '10.1.0.0/28', { namespaces: ['team'], priority: 1 }),
+    eip('bgp-team', '10.2.0.0/28', { protocol: 'bgp', namespaces: ['team'], priority: 5 }),
+    defaultEip('l2-default', '10.3.0.0/28'),
+  ];
+  const out = reconcileAll({
+    pools,
+    services: [
+      svc('team/any', {}), // no annotation: priority wins, whatever the protocol
+      svc('team/bgp', {}, { [P]: 'bgp' }),
+      svc('other/bgp', {}, { [P]: 'bgp' }), // only a layer2 default exists for it
+      svc('other/l2', {}, { [P]: 'layer2' }),
+      svc('team/named', {}, { [P]: 'bgp', [EIP]: 'l2-team' }),
+      svc('team/ip', {}, { [P]: 'layer2', [IPANN]: '10.2.0.9' }),
+    ],
+    namespaces: { team: {}, other: {} },
+  });
+  assert.deepEqual(get(out.services, 'team/any').ips, ['10.1.0.0']);
+  assert.deepEqual(get(out.services, 'team/bgp').ips, ['10.2.0.0']);
+  assert.deepEqual(get(out.services, 'other/l2').ips, ['10.3.0.0']);
+  const noBgp = get(out.services, 'other/bgp');
+  assert.equal(noBgp.failure?.reason, 'NoPool');
+  assert.match(noBgp.failure?.message ?? '', /^no bgp IPv4 Eip for Service other\/bgp \(annotation protocol\.openelb\.kubesphere\.io\/v1alpha1: bgp\)/);
+  const named = get(out.services, 'team/named');
+  assert.equal(named.failure?.reason, 'ProtocolMismatch');
+  assert.match(named.failure?.message ?? '', /asks for protocol bgp \(annotation protocol\.openelb\.kubesphere\.io\/v1alpha1\) but the IPv4 Eip it names .* \(l2-team is layer2\): use an Eip with spec\.protocol: bgp, or change or remove the annotation/);
+  const ip = get(out.services, 'team/ip');
+  assert.equal(ip.failure?.reason, 'ProtocolMismatch');
+  assert.match(ip.failure?.message ?? '', /the Eip holding the requested 10\.2\.0\.9 does not serve it \(bgp-team is bgp\)/);
+});
+
+test('protocol annotation added later: an address already held is kept, never re-drawn', () => {
+  const P = 'protocol.openelb.kubesphere.io/v1alpha1';
+  const out = reconcileAll({
+    pools: [eip('l2', '10.1.0.0/28', {}, { statusUsed: { '10.1.0.3': 'ns/a' } })],
+    services: [svc('ns/a', { assigned: ['10.1.0.3'], assignedEip: 'l2', managed: true }, { [EIP]: 'l2', [P]: 'bgp' })],
+    namespaces: {},
+  });
+  assert.deepEqual(get(out.services, 'ns/a').ips, ['10.1.0.3']);
 });
 
 test('drift between Eip status and Services is repaired towards the Services', () => {

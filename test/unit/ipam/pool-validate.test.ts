@@ -4,10 +4,14 @@ import { allowsNamespace, DEFAULT_PRIORITY, toPool } from '../../../src/ipam/poo
 import { validatePools } from '../../../src/ipam/validate.ts';
 import { defaultEip, eip } from './helpers.ts';
 
-test('pool model: protocol default bgp is not served, defaults and annotations', () => {
+test('pool model: empty protocol is bgp, bgp and layer2 are served, vip is not; defaults and annotations', () => {
   const p = toPool(eip('a', '10.0.0.1-10.0.0.5', { protocol: '' }));
   assert.equal(p.protocol, 'bgp');
-  assert.equal(p.served, false);
+  assert.equal(p.served, true);
+  assert.equal(toPool(eip('b', '10.0.0.1', { protocol: 'bgp' })).served, true);
+  const { protocol: _none, ...noProtocol } = eip('c', '10.0.0.1').spec;
+  assert.equal(toPool({ name: 'c', spec: noProtocol }).protocol, 'bgp');
+  assert.equal(toPool(eip('v', '10.0.0.1', { protocol: 'vip' })).served, false);
   assert.equal(p.priority, DEFAULT_PRIORITY);
   assert.equal(p.isDefault, false);
   assert.equal(toPool(defaultEip('d', '10.0.1.0/24')).isDefault, true);
@@ -97,13 +101,15 @@ test('two default Eips: the older stays default, the newer gets MultipleDefaults
 
 test('invalid address, unsupported protocol, disable and deletion block new allocations', () => {
   const v = validatePools(
-    [eip('bad', '10.0.0.9-10.0.0.1'), eip('bgp', '10.1.0.0/24', { protocol: 'bgp' }), eip('off', '10.2.0.0/24', { disable: true }), eip('gone', '10.3.0.0/24', {}, { deletionRequested: true })].map(toPool),
+    [eip('bad', '10.0.0.9-10.0.0.1'), eip('vip', '10.1.0.0/24', { protocol: 'vip' }), eip('bgp', '10.4.0.0/24', { protocol: 'bgp' }), eip('off', '10.2.0.0/24', { disable: true }), eip('gone', '10.3.0.0/24', {}, { deletionRequested: true })].map(toPool),
   );
   assert.deepEqual(v.get('bad')?.problems.map((p) => p.reason), ['InvalidAddress']);
   assert.match(v.get('bad')?.problems[0]?.message ?? '', /^Eip bad: range 10\.0\.0\.9-10\.0\.0\.1 is reversed/);
-  assert.deepEqual(v.get('bgp')?.problems.map((p) => p.reason), ['UnsupportedProtocol']);
-  assert.match(v.get('bgp')?.problems[0]?.message ?? '', /serves only layer2; set spec\.protocol: layer2/);
+  assert.deepEqual(v.get('vip')?.problems.map((p) => p.reason), ['UnsupportedProtocol']);
+  assert.match(v.get('vip')?.problems[0]?.message ?? '', /^Eip vip has protocol "vip", which openelb-ts does not serve \(it serves layer2 and bgp\): set spec\.protocol: layer2 or bgp/);
   assert.deepEqual(v.get('off')?.problems.map((p) => p.reason), ['Disabled']);
   assert.deepEqual(v.get('gone')?.problems.map((p) => p.reason), ['Deleting']);
-  for (const n of ['bad', 'bgp', 'off', 'gone']) assert.equal(v.get(n)?.allocatable, false, n);
+  for (const n of ['bad', 'vip', 'off', 'gone']) assert.equal(v.get(n)?.allocatable, false, n);
+  assert.deepEqual(v.get('bgp')?.problems, []);
+  assert.equal(v.get('bgp')?.allocatable, true);
 });

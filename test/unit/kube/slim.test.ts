@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
-import { slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from '../../../src/kube/slim.ts';
+import { slimBgpObject, slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from '../../../src/kube/slim.ts';
 import { nodeFactsFrom, nodeNicAnnotation, readyNodesByService } from '../../../src/speaker/layer2-inputs.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/kube/${name}`, import.meta.url), 'utf8');
@@ -85,13 +85,37 @@ test('slim Nodes and Namespaces keep what the speaker reads of them', () => {
       conditions: [{ type: 'NetworkUnavailable', status: 'True', reason: 'NoRoute', message: 'long text', lastHeartbeatTime: new Date() }],
       images: [{ names: ['registry/image:tag'], sizeBytes: 1 }],
       nodeInfo: { architecture: 'amd64' } as never,
+      addresses: [{ type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '192.168.0.2' }, { type: 'ExternalIP', address: '203.0.113.2' }, { type: 'InternalIP', address: 'fd00::2' }],
     },
   };
   const slim = slimNode(node);
+  // BGP's router id and next hops: the InternalIPs, in order, nothing else.
+  assert.deepEqual(slim.status?.addresses, [{ type: 'InternalIP', address: '192.168.0.2' }, { type: 'InternalIP', address: 'fd00::2' }]);
+  delete slim.status!.addresses;
   assert.deepEqual(nodeFactsFrom([slim]), nodeFactsFrom([node]));
   assert.equal(nodeNicAnnotation(slim), nodeNicAnnotation(node));
   assert.deepEqual(Object.keys(slim.status ?? {}), ['conditions']);
   assert.equal(slim.spec, undefined);
   const ns: V1Namespace = { metadata: { name: 'team-a', labels: { team: 'a' }, managedFields: [{}] }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
   assert.deepEqual(slimNamespace(ns), { metadata: { name: 'team-a', labels: { team: 'a' } } });
+});
+
+test('a slim BgpPeer/BgpConf keeps spec, conditions and only this node\'s status key', () => {
+  const peer = {
+    apiVersion: 'network.kubesphere.io/v1alpha2',
+    kind: 'BgpPeer',
+    metadata: { name: 'p', uid: 'u', resourceVersion: '7', generation: 2, creationTimestamp: '2026-01-01T00:00:00Z', managedFields: [{}], annotations: { big: 'x'.repeat(1000) } },
+    spec: { conf: { peerAs: 65001, neighborAddress: '10.0.0.1' } },
+    status: {
+      conditions: [{ type: 'Ready', status: 'True' }],
+      nodesPeerStatus: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`node-${i}`, { peerState: { sessionState: 'ESTABLISHED' } }])),
+    },
+  };
+  const slim = slimBgpObject('node-7', 'nodesPeerStatus')(peer as never);
+  assert.deepEqual(slim, {
+    metadata: { name: 'p', uid: 'u', resourceVersion: '7', creationTimestamp: '2026-01-01T00:00:00Z', generation: 2 },
+    spec: peer.spec,
+    status: { conditions: peer.status.conditions, nodesPeerStatus: { 'node-7': { peerState: { sessionState: 'ESTABLISHED' } } } },
+  });
+  assert.deepEqual(slimBgpObject('node-x', 'nodesPeerStatus')(peer as never).status, { conditions: peer.status.conditions });
 });
