@@ -1,4 +1,9 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec env MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size "$0" "$@"
+// The two lines above start node with the memory settings (src/cli/runtime-flags.ts; a unit test
+// keeps them equal), which only work from the process's start: `npx openelb-ts` runs this file
+// through /bin/sh, which execs node on it (same process); to JavaScript line 2 is a string and a
+// comment. A `#!/usr/bin/env -S` line would need GNU env 8.30 or later (busybox has no -S).
 // Entry point for `npx openelb-ts`. Runs the prebuilt bundle, dist/openelb-ts.mjs (built by
 // `npm run build`, which `npm ci` runs through the "prepare" script), so no compiler runs beside
 // a speaker: tsx's loader and its esbuild service cost a speaker tens of MB (issue 12).

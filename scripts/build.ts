@@ -23,6 +23,7 @@ import { type Plugin, build } from 'esbuild';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SHEBANG } from '../src/cli/runtime-flags.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const i = process.argv.indexOf('--outdir');
@@ -71,9 +72,10 @@ await build({
   legalComments: 'linked',
   sourcemap: false,
   // Bundled CommonJS dependencies call require() for node: built-ins; an ES module has none.
-  // The shebang makes the file itself the `openelb-ts` command (the image links it into PATH).
+  // The shebang makes the file itself the `openelb-ts` command (the image links it into PATH), with
+  // the memory settings that must be there from the process's start (src/cli/runtime-flags.ts).
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __oelbRequire } from 'node:module'; const require = __oelbRequire(import.meta.url);",
+    js: SHEBANG + "\nimport { createRequire as __oelbRequire } from 'node:module'; const require = __oelbRequire(import.meta.url);",
   },
   logLevel: 'warning',
 });

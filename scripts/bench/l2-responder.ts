@@ -12,13 +12,14 @@
 //  - answered fraction at 10,000 requests/s for 5 s (ARP and NDP), and the highest rate (doubling
 //    from 10k, 2 s per step) still answered >= 99 %, ours vs the kernel;
 //  - CPU µs per answered request (utime+stime of the announce process over the 10k/s run);
-//  - RSS of announce holding 1,000 addresses after its takeover bursts: Node through tsx (as
-//    `npx openelb-ts`), Node on an esbuild bundle of the same sources, Deno; the bundle and Deno also
-//    with V8's young generation capped (--max-semi-space-size=1).
+//  - RSS of announce holding 1,000 addresses after its takeover bursts: Node through tsx (the
+//    sources), the shipped bundle through its #! line (its memory flags), the bundle on Deno with
+//    the same flags, Deno on the sources.
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { join } from 'node:path';
-import { Lab, REPO_ROOT, denoArgv, run, tsxArgv, type Child, type Netns } from '../kit/netns.ts';
+import { Lab, REPO_ROOT, denoArgv, denoBinary, run, tsxArgv, type Child, type Netns } from '../kit/netns.ts';
+import { DENO_V8_FLAGS, MALLOC_ENV } from '../../src/cli/runtime-flags.ts';
 
 const quick = process.argv.includes('--quick');
 // --only rtt,rate,rss runs a subset (for iterating on one number).
@@ -52,10 +53,10 @@ function cpuTicks(pid: number): number {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
 }
-function status(pid: number): { rssMiB: number; hwmMiB: number } {
+function status(pid: number): { rssMiB: number; anonMiB: number; fileMiB: number; hwmMiB: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
-  return { rssMiB: +(kb('VmRSS') / 1024).toFixed(1), hwmMiB: +(kb('VmHWM') / 1024).toFixed(1) };
+  return { rssMiB: +(kb('VmRSS') / 1024).toFixed(1), anonMiB: +(kb('RssAnon') / 1024).toFixed(1), fileMiB: +(kb('RssFile') / 1024).toFixed(1), hwmMiB: +(kb('VmHWM') / 1024).toFixed(1) };
 }
 const TICK_US = 1e6 / 100; // USER_HZ
 
@@ -168,22 +169,19 @@ async function main(): Promise<void> {
     const addrs: string[] = [];
     for (let i = 0; addrs.length < 1000; i++) addrs.push(`10.98.${Math.floor(i / 250)}.${(i % 250) + 1}`);
     const rss: Record<string, unknown> = {};
-    // Three ways to run the same code: Node through tsx (what `npx openelb-ts` does: tsx's loader
-    // runs in its own thread, with its own V8 heap), Node on an esbuild bundle of the same sources
-    // (no loader thread), and Deno (TypeScript natively).
-    // --splitting keeps main.ts's dynamic imports lazy (without it, esbuild hoists the speaker's
-    // @kubernetes/client-node import to the top and `announce` pays ~85 MB for it).
+    // As users run it: Node through tsx (the sources, development), the shipped bundle
+    // (scripts/build.ts, what `npx openelb-ts` after `npm ci` and the image run) started through
+    // its #! line, which sets the memory flags of src/cli/runtime-flags.ts, the same bundle on Deno
+    // with those flags, and Deno on the sources for comparison.
     const outdir = join(REPO_ROOT, 'node_modules/.cache/openelb-ts-bench');
     await run(['rm', '-rf', outdir]);
-    await run(['node_modules/.bin/esbuild', 'src/cli/main.ts', '--bundle', '--splitting', '--platform=node', '--format=esm', '--target=node20',
-      '--external:koffi', '--external:@kubernetes/client-node', `--outdir=${outdir}`, '--log-level=warning']);
-    const bundle = join(outdir, 'main.js');
+    await run([process.execPath, '--import', 'tsx', 'scripts/build.ts', '--outdir', outdir]);
+    const bundle = join(outdir, 'openelb-ts.mjs');
     const variants: Array<[string, (s: string, ...a: string[]) => string[]]> = [
       ['node-tsx', tsxArgv],
-      ['node-bundle', (_s, ...a) => [process.execPath, bundle, ...a]],
-      ['node-bundle-semi1', (_s, ...a) => [process.execPath, '--max-semi-space-size=1', bundle, ...a]],
-      ['deno', denoArgv],
-      ['deno-semi1', (sc, ...a) => { const d = denoArgv(sc, ...a); d.splice(2, 0, '--v8-flags=--max-semi-space-size=1'); return d; }],
+      ['node-bundle-shipped', (_s, ...a) => [bundle, ...a]],
+      ['deno-bundle-shipped', (_s, ...a) => ['env', ...Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v}`), denoBinary(), 'run', '-A', '--quiet', DENO_V8_FLAGS, bundle, ...a]],
+      ['deno-sources', denoArgv],
     ];
     for (const [name, argvFor] of variants) {
       progress(`RSS with 1,000 addresses (${name})`);

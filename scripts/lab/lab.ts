@@ -40,7 +40,7 @@ import { join, resolve } from 'node:path';
 import process from 'node:process';
 import type { V1EndpointSlice, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 import { type ControlPlane, controlPlane } from '../kit/control-plane.ts';
-import { type Child, Lab, type Netns, REPO_ROOT, answeringMacs, denoArgv, tsxArgv } from '../kit/netns.ts';
+import { type Child, Lab, type Netns, REPO_ROOT, answeringMacs, denoArgv, denoBinary, tsxArgv } from '../kit/netns.ts';
 import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject } from '../../src/kube/client.ts';
 import { ipToString } from '../../src/net/ip.ts';
 import { classifyError } from '../../src/kube/errors.ts';
@@ -50,11 +50,9 @@ import { buildClaims, layer2Pools, nodeFactsFrom, readyNodesByService, servicesW
 import { ANNOUNCER_ANNOTATION } from '../../src/speaker/layer2-plan.ts';
 import { ApiRelay } from './api-relay.ts';
 import { ImageRuntime } from './image-runtime.ts';
+import { DENO_V8_FLAGS, MALLOC_ENV } from '../../src/cli/runtime-flags.ts';
 
 /** Label on every API object a lab creates (value: the lab id), so leftovers of a killed run can be found. */
-/** What the image sets for node (Dockerfile ENV NODE_OPTIONS / MALLOC_ARENA_MAX): the 'bundle' runtime runs as shipped. */
-const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=1'];
-const SHIPPED_ENV = { MALLOC_ARENA_MAX: '2' };
 
 export const LAB_LABEL = 'lab.openelb-ts.io/id';
 
@@ -83,8 +81,8 @@ export const SEED = {
 export const METRICS_PORT = 7472;
 const POD_PORT = 8080;
 
-export type LabRuntime = 'node' | 'deno' | 'image' | 'bundle';
-const RUNTIMES: readonly LabRuntime[] = ['node', 'deno', 'image', 'bundle'];
+export type LabRuntime = 'node' | 'deno' | 'image' | 'bundle' | 'deno-bundle';
+const RUNTIMES: readonly LabRuntime[] = ['node', 'deno', 'image', 'bundle', 'deno-bundle'];
 
 function defaultRuntime(): LabRuntime {
   const env = process.env.OELB_LAB_RUNTIME;
@@ -98,7 +96,9 @@ export interface SeedLabOptions {
   t?: { after(fn: () => unknown): void };
   /**
    * Speaker runtime. image: the DaemonSet's pod from `npm run image` in podman (image-runtime.ts).
-   * bundle: dist/openelb-ts.mjs on Node with the image's NODE_OPTIONS (as shipped; build it first).
+   * bundle: dist/openelb-ts.mjs run as the image's `openelb-ts` command (its #! line sets the memory
+   * flags of src/cli/runtime-flags.ts; as shipped; build it first). deno-bundle: the same bundle on
+   * Deno with those flags (`deno run -A --v8-flags=... dist/openelb-ts.mjs`, build it first).
    * Default: env OELB_LAB_RUNTIME (so a test file can rerun another's scenarios in the image), else node (tsx).
    */
   runtime?: LabRuntime;
@@ -486,8 +486,10 @@ subjects:
       this.runtime === 'deno'
         ? denoArgv('src/cli/main.ts')
         : this.runtime === 'bundle'
-          ? [process.execPath, ...SHIPPED_NODE_FLAGS, resolve(REPO_ROOT, 'dist/openelb-ts.mjs')]
-          : tsxArgv('src/cli/main.ts');
+          ? [resolve(REPO_ROOT, 'dist/openelb-ts.mjs')]
+          : this.runtime === 'deno-bundle'
+            ? [denoBinary(), 'run', '-A', '--quiet', DENO_V8_FLAGS, resolve(REPO_ROOT, 'dist/openelb-ts.mjs')]
+            : tsxArgv('src/cli/main.ts');
     return [
       ...base,
       'speaker',
@@ -511,7 +513,7 @@ subjects:
   }
 
   speakerEnv(): Record<string, string> {
-    return { KUBECONFIG: '', ...(this.runtime === 'bundle' ? SHIPPED_ENV : {}), ...(this.opts.speakerEnv ?? {}) };
+    return { KUBECONFIG: '', ...(this.runtime === 'deno-bundle' ? MALLOC_ENV : {}), ...(this.opts.speakerEnv ?? {}) };
   }
 
   /** Starts every node's speaker and waits until all are ready. */

@@ -153,7 +153,28 @@ export class EventRecorder {
       const oldest = this.series.keys().next().value;
       if (oldest !== undefined) this.series.delete(oldest);
     }
+    this.forgetSettled(s);
     return s;
+  }
+
+  /**
+   * Forget the least recently used series that are settled (nothing owed, budget full): they
+   * decide nothing a fresh one would not. A few per call, oldest first, stopping at the first one
+   * still in use, so a burst of events about many objects is given back as later events come.
+   */
+  private forgetSettled(keep: Series): void {
+    const now = this.now();
+    let looked = 0;
+    for (const [k, s] of this.series) {
+      if (s === keep || looked++ >= 4) return;
+      if (s.timer || s.inFlight || !s.series.settled(now)) return;
+      this.series.delete(k);
+    }
+  }
+
+  /** Series held (per object and reason), for tests and memory accounting. */
+  get seriesCount(): number {
+    return this.series.size;
   }
 
   /** Carry out one step of a series; afterwards, whatever folded in meanwhile. */

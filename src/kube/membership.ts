@@ -171,7 +171,9 @@ export class Membership {
         annotations: { ...(lease.metadata?.annotations ?? {}) },
       });
     }
-    return out.sort((a, b) => a.node.localeCompare(b.node));
+    // Code-unit order, not localeCompare: the same on every node whatever its locale, and
+    // localeCompare loads ICU's collation data (~3 MB of RSS per speaker, issue 12).
+    return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 
   /** A member's annotations as last seen (undefined if we have no Lease for that node). */

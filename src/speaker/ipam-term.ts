@@ -152,8 +152,12 @@ export class IpamTerm {
       this.svcGone.delete(key);
       const cur = this.svcLatest.get(key);
       if (!cur || newerRV(obj.metadata?.resourceVersion, cur.metadata?.resourceVersion)) this.svcLatest.set(key, obj);
-      // An echo of our own write (or older) changes nothing.
-      else if (cur.metadata?.uid === obj.metadata?.uid) return;
+      else if (cur.metadata?.uid === obj.metadata?.uid) {
+        // An echo of our own write (or older) changes nothing. The echo of the version we hold is
+        // the informer's cached copy: keep that one, so the write's answer is not a second copy.
+        if (cur !== obj && cur.metadata?.resourceVersion === obj.metadata?.resourceVersion) this.svcLatest.set(key, obj);
+        return;
+      }
     }
     this.dirtySvc.add(key);
     this.kick();

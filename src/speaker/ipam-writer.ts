@@ -3,10 +3,14 @@
 //     cut off mid-flight when it ends (the signal rides on the request);
 //   - is guarded by the resourceVersion of the object it was computed from (PUT, or a merge
 //     patch carrying metadata.resourceVersion), so a write based on a stale view gets 409;
-//   - is counted in the metrics registry (writes by resource and result, reads by resource).
+//   - is counted in the metrics registry (writes by resource and result, reads by resource);
+//   - answers with Services as the informer caches keep them (no managedFields): the term keeps
+//     the newest version of every Service it wrote or listed, and managedFields doubled what the
+//     IPAM leader held per Service (issue 12, BENCHMARKS.md "Memory"). Eips are few: kept whole.
 import type { V1Service } from '@kubernetes/client-node';
 import { type EipObject, type KubeClient, type RequestOptions } from '../kube/client.ts';
 import { classifyError } from '../kube/errors.ts';
+import { withoutManagedFields } from '../kube/slim.ts';
 import type { Counter, Registry } from '../observe/metrics.ts';
 
 export class TermOver extends Error {
@@ -74,23 +78,23 @@ export class IpamWriter {
       status: { ...svc.status, loadBalancer: { ...svc.status?.loadBalancer, ingress: ips.map((ip) => ({ ip })) } },
     };
     if (ips.length === 0) body.status = { ...svc.status, loadBalancer: {} };
-    return this.write('service_status', () => this.client.replaceServiceStatus(body, body.status ?? {}, this.opts()));
+    return withoutManagedFields(await this.write('service_status', () => this.client.replaceServiceStatus(body, body.status ?? {}, this.opts())));
   }
 
   /** Merge patch of metadata (finalizers, labels); the patch carries the resourceVersion guard. */
   async serviceMeta(svc: V1Service, patch: object): Promise<V1Service> {
-    return this.write('service_metadata', () =>
-      this.client.patchService(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '', patch, this.opts()),
+    return withoutManagedFields(
+      await this.write('service_metadata', () => this.client.patchService(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '', patch, this.opts())),
     );
   }
 
   async getService(namespace: string, name: string): Promise<V1Service> {
-    return this.read('service', () => this.client.getService(namespace, name, this.opts()));
+    return withoutManagedFields(await this.read('service', () => this.client.getService(namespace, name, this.opts())));
   }
 
   async listServices(): Promise<V1Service[]> {
     const r = await this.read('services', () => this.client.listServices(this.opts(60_000)));
-    return (r.items ?? []).map((s) => ({ apiVersion: 'v1', kind: 'Service', ...s }));
+    return (r.items ?? []).map((s) => withoutManagedFields({ apiVersion: 'v1', kind: 'Service', ...s }));
   }
 
   /** PUT the whole Eip status, guarded by eip's resourceVersion: the IPAM commit point. */

@@ -73,3 +73,20 @@ test('events about cluster-scoped objects (Eip) land in "default"; a failed writ
   await admin.core.createNamespace({ body: { metadata: { name: ghost.namespace } } });
   assert.equal(await rec.normal(ghost, 'AssignIP', 'm'), true);
 });
+
+test('a settled series (nothing owed, budget full again) is forgotten as later events come; decisions stay the same', async () => {
+  const ns = await testNamespace(cp);
+  const speaker = new TypedKubeClient(cp.speakerConfig());
+  let clock = 0;
+  const rec = new EventRecorder({ client: speaker, instance: 'node-3', now: () => clock });
+  const target = (i: number) => ({ kind: 'Service', apiVersion: 'v1', namespace: ns, name: `s${i}` });
+  for (let i = 0; i < 20; i++) assert.equal(await rec.normal(target(i), 'AssignIP', `Assigned IP 192.0.2.${i}`), true);
+  assert.equal(rec.seriesCount, 20, 'a series per object while their budgets refill');
+  clock += 60_000; // one refill period: every budget is full again
+  for (let i = 20; i < 26; i++) assert.equal(await rec.normal(target(i), 'AssignIP', `Assigned IP 192.0.2.${i}`), true);
+  assert.equal(rec.seriesCount, 6, 'the 20 settled series were forgotten, a few per event');
+  // Forgotten series decide as before: a repeat is still no write (dedupe), a change is a new Event.
+  assert.equal(await rec.normal(target(0), 'AssignIP', 'Assigned IP 192.0.2.0'), false);
+  assert.equal(await rec.normal(target(0), 'AssignIP', 'Assigned IP 192.0.2.99'), true);
+  assert.equal((await eventsFor(ns, 's0')).length, 2);
+});

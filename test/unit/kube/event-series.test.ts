@@ -85,3 +85,17 @@ test('a failed create is dropped; an update of a vanished Event becomes a create
   assert.deepEqual(s.next(60_000), { write: 'create' });
   assert.equal(s.content?.count, 2);
 });
+
+test('settled: only with nothing owed and the whole budget back, when a fresh series would decide the same', () => {
+  const s = new EventSeries(0, limits);
+  const writes: string[] = [];
+  assert.equal(s.settled(0), true, 'fresh');
+  const step = s.note('Normal', 'a', 0, wall);
+  assert.equal(s.settled(0), false, 'a write in flight');
+  drive(s, step, 0, writes);
+  assert.equal(s.settled(1), false, 'one token spent');
+  assert.equal(s.settled(limits.refillMs), true, 'refilled');
+  for (let i = 0; i < 4; i++) drive(s, s.note('Normal', `b${i}`, limits.refillMs, wall), limits.refillMs, writes);
+  assert.equal(s.pending, true);
+  assert.equal(s.settled(10 * limits.refillMs), false, 'a fold is still owed to the live Event');
+});
