@@ -43,10 +43,11 @@ ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production
 # (deploy/daemonset.yaml, README "Image"): no file capability on node, so a pod without NET_RAW
 # still starts and `openelb-ts doctor` says what is missing.
 USER 65532:65532
-# The memory settings of src/cli/runtime-flags.ts (the bundle's #! line sets them too; these cover
+# The memory settings of src/cli/runtime-flags.ts (the bundle's #! line sets them all; these cover
 # `node /app/openelb-ts.mjs`): 1 MB semi-spaces (V8's young generation otherwise grows to 48 MB under
-# a burst of API events and keeps it), --optimize-for-size (a smaller heap reserve after bursts),
-# one malloc arena per two threads at most (BENCHMARKS.md, memory). A unit test keeps them equal.
-ENV NODE_OPTIONS="--max-semi-space-size=1 --optimize-for-size" MALLOC_ARENA_MAX=2
+# a burst of API events and keeps it) and one malloc arena per two threads at most (BENCHMARKS.md,
+# memory). Not --optimize-for-size: Node refuses to start with it in NODE_OPTIONS, and the
+# `openelb-ts` command's node inherits this variable. A unit test keeps them equal and starts node.
+ENV NODE_OPTIONS="--max-semi-space-size=1" MALLOC_ARENA_MAX=2
 ENTRYPOINT ["openelb-ts"]
 CMD ["--help"]

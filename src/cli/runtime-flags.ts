@@ -12,6 +12,14 @@
 //                            for the same live heap, with no slower IPAM (measured in the same runs);
 //   MALLOC_ARENA_MAX=2       glibc otherwise keeps a malloc arena per thread that ever allocated.
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
+
+/**
+ * The part of NODE_FLAGS that Node accepts in NODE_OPTIONS (the image's, for `node /app/...`):
+ * Node allows only a few V8 flags there and refuses to start at all on another one ("node:
+ * --optimize-for-size is not allowed in NODE_OPTIONS"), which would stop every container, the
+ * `openelb-ts` command included (its node inherits the variable).
+ */
+export const NODE_OPTIONS_FLAGS: readonly string[] = NODE_FLAGS.filter((f) => f.startsWith('--max-semi-space-size'));
 export const MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 const envAssignments = Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ');

@@ -3,11 +3,11 @@
 // (or node with the image's NODE_OPTIONS), and every one of them carries the same flags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { BIN_PRELUDE, MALLOC_ENV, NODE_FLAGS, SHEBANG } from '../../src/cli/runtime-flags.ts';
+import { BIN_PRELUDE, MALLOC_ENV, NODE_FLAGS, NODE_OPTIONS_FLAGS, SHEBANG } from '../../src/cli/runtime-flags.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const firstLine = (path: string) => readFileSync(path, 'utf8').split('\n', 1)[0];
@@ -69,9 +69,13 @@ test('the bundle (the image`s openelb-ts command) starts with the same #! line',
   assert.equal(got.arena, '2');
 });
 
-test('the image sets the same flags in NODE_OPTIONS (for `node /app/openelb-ts.mjs`)', () => {
+test('the image sets the flags Node allows in NODE_OPTIONS (for `node /app/openelb-ts.mjs`), and node starts with them', () => {
   const env = /^ENV NODE_OPTIONS="([^"]*)" MALLOC_ARENA_MAX=(\S+)$/m.exec(readFileSync(join(repo, 'Dockerfile'), 'utf8'));
   assert.ok(env, 'Dockerfile has ENV NODE_OPTIONS="..." MALLOC_ARENA_MAX=...');
-  assert.deepEqual(env[1]!.split(' '), [...NODE_FLAGS]);
+  assert.deepEqual(env[1]!.split(' '), [...NODE_OPTIONS_FLAGS]);
   assert.equal(env[2], MALLOC_ENV.MALLOC_ARENA_MAX);
+  // Node refuses to start on a V8 flag it does not allow in NODE_OPTIONS; every container would.
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write("up")'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: env[1] } });
+  assert.equal(r.status, 0, `node with the image's NODE_OPTIONS: ${r.stderr}`);
+  assert.equal(r.stdout, 'up');
 });
