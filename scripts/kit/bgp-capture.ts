@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { Lab, type Netns, tsxArgv } from './netns.ts';
+import { launchBird } from './bgp/bird.ts';
 import { type PeerCase, type PeerScript, peerOpen } from './bgp-capture-peer.ts';
 import { encodeMessage } from '../../src/bgp/codec/index.ts';
 
@@ -120,15 +121,14 @@ async function birdVersion(ns: Netns): Promise<string> {
 }
 
 async function runScenario(bird: Netns, us: Netns, sc: Scenario, dir: string): Promise<Capture> {
-  const conf = join(dir, `${sc.name}.conf`);
-  const sock = join(dir, `${sc.name}.ctl`);
-  writeFileSync(conf, sc.birdConfig + '\n');
   const peer = us.spawn(tsxArgv('scripts/kit/bgp-capture-peer.ts', JSON.stringify({ ...sc.peer, port: 179 })));
   await peer.waitForLine(/^event listening/);
-  const daemon = bird.spawn(['bird', '-f', '-c', conf, '-s', sock, '-P', join(dir, `${sc.name}.pid`)]);
+  const { child: daemon, birdc } = await launchBird(bird, dir, sc.birdConfig + '\n', sc.name).catch(async (err: unknown) => {
+    await peer.stop(2000);
+    throw err;
+  });
   try {
     await peer.waitForLine(/^event established/, 20_000);
-    const birdc = (...args: string[]) => bird.run(['birdc', '-s', sock, ...args]);
     const routes = await waitFor('BIRD to list our routes', async () => {
       const out = await birdc('show', 'route', 'protocol', 'cap', 'all');
       return sc.expectRoutes.every((r) => out.includes(r)) ? out : undefined;
@@ -229,12 +229,14 @@ export interface ErrorAnswer {
 export async function birdAnswers(cases: ErrorCase[] = ERROR_CASES, t?: Parameters<typeof Lab.create>[0]): Promise<ErrorAnswer[]> {
   return withBirdLab(t, async (bird, us, dir) => {
     const sc = SCENARIOS[0]!;
-    const conf = join(dir, 'errors.conf');
     // Reconnect at once after each error: the cases are one connection each.
-    writeFileSync(conf, sc.birdConfig.replace(TIMERS, 'connect delay time 1; connect retry time 1; start delay time 1; error wait time 1, 1;') + '\n');
+    const conf = sc.birdConfig.replace(TIMERS, 'connect delay time 1; connect retry time 1; start delay time 1; error wait time 1, 1;') + '\n';
     const peer = us.spawn(tsxArgv('scripts/kit/bgp-capture-peer.ts', JSON.stringify({ ...sc.peer, port: 179, cases })));
     await peer.waitForLine(/^event listening/);
-    const daemon = bird.spawn(['bird', '-f', '-c', conf, '-s', join(dir, 'errors.ctl'), '-P', join(dir, 'errors.pid')]);
+    const { child: daemon } = await launchBird(bird, dir, conf, 'errors').catch(async (err: unknown) => {
+      await peer.stop(2000);
+      throw err;
+    });
     try {
       await peer.waitForLine(/^event cases-done/, 15_000 + cases.length * 6000);
     } finally {

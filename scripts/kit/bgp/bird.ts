@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Netns } from '../netns.ts';
+import type { Child, Netns } from '../netns.ts';
 import { type Router, type RouterSpec, type SessionInfo, normalizeState, resolveSpec } from './router.ts';
 
 /**
@@ -99,13 +99,44 @@ export function parseBirdRoutes(text: string): string[] {
   return [...text.matchAll(/\bvia (\S+) on /g)].map((m) => m[1]!);
 }
 
+/** A running bird: its process and its control socket. */
+export interface BirdDaemon {
+  child: Child;
+  socket: string;
+  /** birdc against this daemon's control socket; stdout. */
+  birdc(...args: string[]): Promise<string>;
+}
+
+/**
+ * Starts `bird -f` in ns with `config` written to `<dir>/<name>.conf` (control socket and pid file
+ * beside it); resolves once the control socket answers. The one way every BGP kit starts BIRD.
+ */
+export async function launchBird(ns: Netns, dir: string, config: string, name = 'bird'): Promise<BirdDaemon> {
+  const conf = join(dir, `${name}.conf`);
+  const socket = join(dir, `${name}.ctl`);
+  writeFileSync(conf, config);
+  const child = ns.spawn(['bird', '-f', '-c', conf, '-s', socket, '-P', join(dir, `${name}.pid`)]);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.result) throw new Error(`bird exited (${child.result.code ?? child.result.signal}):\n${child.stderr}`);
+    const s = await ns.exec(['birdc', '-s', socket, 'show', 'status']);
+    if (s.code === 0 && /Daemon is up and running/.test(s.stdout)) break;
+    if (Date.now() > deadline) {
+      await child.stop(1000);
+      throw new Error(`bird did not come up within 10 s:\n${child.stderr}\n${s.stdout}${s.stderr}`);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { child, socket, birdc: (...args) => ns.run(['birdc', '-s', socket, ...args]) };
+}
+
 export class BirdRouter implements Router {
   readonly kind = 'bird' as const;
   private constructor(
     readonly spec: RouterSpec,
     readonly ns: Netns,
     readonly dir: string,
-    private readonly child: ReturnType<Netns['spawn']>,
+    private readonly child: Child,
   ) {}
 
   get socket(): string {
@@ -115,17 +146,12 @@ export class BirdRouter implements Router {
   /** Starts bird in ns with birdConfig(spec); resolves once its control socket answers. */
   static async start(ns: Netns, spec: RouterSpec): Promise<BirdRouter> {
     const dir = mkdtempSync(join(tmpdir(), 'oelb-bird-'));
-    const conf = join(dir, 'bird.conf');
-    writeFileSync(conf, birdConfig(spec));
-    const child = ns.spawn(['bird', '-f', '-c', conf, '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')]);
-    const r = new BirdRouter(spec, ns, dir, child);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (child.result) throw new Error(`bird exited (${child.result.code ?? child.result.signal}):\n${child.stderr}`);
-      const s = await ns.exec(['birdc', '-s', r.socket, 'show', 'status']);
-      if (s.code === 0 && /Daemon is up and running/.test(s.stdout)) return r;
-      if (Date.now() > deadline) throw new Error(`bird did not come up within 10 s:\n${child.stderr}\n${s.stdout}${s.stderr}`);
-      await new Promise((res) => setTimeout(res, 100));
+    try {
+      const { child } = await launchBird(ns, dir, birdConfig(spec));
+      return new BirdRouter(spec, ns, dir, child);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
     }
   }
 
