@@ -188,6 +188,16 @@ export class PacketSocket {
     }
   }
 
+  /**
+   * Delivers the frames already waiting in the socket's receive queue now, through the onFrame
+   * callback, without waiting for the event loop's wake-up. For a socket about to be replaced: the
+   * kernel drops whatever is still queued when the socket closes.
+   */
+  deliverQueued(): void {
+    this.#assertOpen('deliverQueued');
+    this.#drain();
+  }
+
   #drain(): void {
     const fd = this.#fd;
     for (let i = 0; i < DRAIN_BUDGET && this.#fd === fd && fd >= 0; i++) {
@@ -260,13 +270,16 @@ export class PacketSocket {
 
   /** Stops watching and closes the socket. Idempotent; afterwards nothing keeps the process alive. */
   close(): void {
-    if (this.#fd < 0) return;
-    // Stop the watcher before closing the fd, so libuv never polls a closed (or reused) fd.
-    this.#watch?.close();
-    this.#watch = null;
-    this.#callback = null;
-    libc.close(this.#fd);
+    const fd = this.#fd;
+    if (fd < 0) return;
     this.#fd = -1;
+    this.#callback = null;
+    // Stop the watcher before closing the fd, so libuv never polls a closed (or reused) fd: the fd
+    // closes once the watcher has let go of it.
+    const watch = this.#watch;
+    this.#watch = null;
+    if (watch) watch.close(() => libc.close(fd));
+    else libc.close(fd);
   }
 
   #assertOpen(what: string): void {

@@ -191,8 +191,10 @@ export class Responder {
   reopen(): void {
     // Make before break: the new socket is open (and in every solicited-node group) before the old
     // one closes, so a request that arrives during the swap is queued on one of them, not lost.
-    // A frame that reaches both in that instant may be answered twice; an extra identical reply
-    // is harmless, a missing one is what this is here to fix.
+    // What the old one already holds (frames queued since the event loop last read it, and the
+    // swap runs from a timer, before the loop reads sockets again) is answered before it closes:
+    // closing drops its queue. A frame that reaches both in that instant is answered twice; an
+    // extra identical reply is harmless, a missing one is what this is here to fix.
     for (const family of [4, 6] as const) {
       const old = family === 4 ? this.#arp : this.#ndp;
       if (!old) continue;
@@ -208,6 +210,7 @@ export class Responder {
       } else {
         this.#arp = fresh;
       }
+      old.deliverQueued();
       old.close();
     }
   }
