@@ -170,6 +170,21 @@ export class Announcer {
     }
   }
 
+  /**
+   * Announces `ip` again from the start of the burst, for an address another announcer claimed
+   * while we keep it (so caches that took the other's MAC come back). The address stays answered
+   * and its sockets stay open: removing and re-adding it would close them when it is the NIC's
+   * last address, dropping the requests queued on them. The claimer is forgotten, so its next
+   * claim is reported again. No-op unless the address is announcing.
+   */
+  reannounce(ip: string): void {
+    const e = this.#entries.get(canonicalIP(ip) ?? ip);
+    const port = e ? this.#ports.get(e.nic) : undefined;
+    if (!e || !port || e.state !== 'announcing') return;
+    delete e.lastClaimMac;
+    this.#burst(port, e);
+  }
+
   states(): Map<string, AddressStatus> {
     const out = new Map<string, AddressStatus>();
     for (const e of this.#entries.values()) {

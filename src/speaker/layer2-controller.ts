@@ -371,19 +371,14 @@ export class Layer2Controller implements Controller {
     for (const ip of this.yields.keys()) desired.delete(ip);
 
     const before = this.owned;
-    if (this.reassert.size) {
-      // We kept an IP another speaker claimed: announce it again so caches that took the other's
-      // MAC come back (removing and re-adding restarts the gratuitous burst).
-      const without = new Map(desired);
-      for (const ip of this.reassert) if (before.has(ip)) without.delete(ip);
-      this.announcer.update(without);
-      for (const ip of this.reassert) {
-        const d = desired.get(ip);
-        if (d) desired.set(ip, { ...d, probe: false });
-      }
-      this.reassert.clear();
-    }
     this.announcer.update(desired);
+    // We kept an IP another speaker claimed: announce it again so caches that took the other's MAC
+    // come back. Only the burst restarts; the IP stays answered on the same sockets. (Removing and
+    // re-adding it closed the NIC's sockets when every IP on it was claimed at once, as when a
+    // node's NIC comes back and finds a stand-in still announcing them all, and the requests
+    // queued on those sockets went unanswered.)
+    for (const ip of this.reassert) if (before.has(ip) && desired.has(ip)) this.announcer.reannounce(ip);
+    this.reassert.clear();
     this.owned = new Map([...desired].map(([ip, a]) => [ip, a.nic]));
     this.logOwnershipChanges(before, this.owned);
 

@@ -74,6 +74,12 @@ async function arpingMac(ns: Netns, ifname: string, ip: string): Promise<string 
   return m ? m[1]!.toLowerCase() : null;
 }
 
+/** Inodes of the packet sockets bound to ifindex in the namespace (from /proc/net/packet). */
+async function packetSocketInodes(ns: Netns, ifindex: number): Promise<string[]> {
+  const text = await ns.run(['cat', '/proc/net/packet']);
+  return text.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[4] === String(ifindex)).map((f) => f[f.length - 1]!);
+}
+
 /** Packet sockets bound to ifindex in the namespace (from /proc/net/packet). */
 async function packetSockets(ns: Netns, ifindex: number): Promise<number> {
   const text = await ns.run(['cat', '/proc/net/packet']);
@@ -165,6 +171,35 @@ for (const [runtime, argvFor] of [['Node', tsxArgv], ['Deno', denoArgv]] as cons
     await request(fx, { close: true }, 'closed');
   });
 }
+
+// The speaker re-announces an IP it keeps when another speaker claims it (wire-conflict.ts). That
+// used to be a remove and re-add, which closed the NIC's sockets when the IP was its last one (as
+// when every IP of a node whose NIC came back is claimed by its stand-in at once): requests queued
+// on them went unanswered. reannounce() restarts the burst on the sockets already open.
+test('Node: reannounce() sends the burst again on the open socket: the client entry the claimer took comes back', async (t) => {
+  const { client, server, serverMac, fx } = await setup(t, tsxArgv, ['--burst-count', '1', '--refresh-ms', '0']);
+  const ifindex = (await server.link('eth0')).ifindex;
+  await set(fx, { [VIP4]: { nic: 'eth0', probe: false } });
+  await until(() => lastState(fx, VIP4) === 'announcing', 'announcing', fx);
+  const socketsBefore = await packetSocketInodes(server, ifindex);
+  assert.equal(socketsBefore.length, 1, 'one ARP socket');
+  const x = '02:00:00:00:0a:01';
+  await client.run(tsxArgv(SENDER, 'eth0', garpHex(x, VIP4)));
+  await until(() => events(fx).some((e) => e.event === 'conflict' && e.mac === x), 'claim seen', fx);
+  await client.ip('neigh', 'replace', VIP4, 'lladdr', x, 'nud', 'stale', 'dev', 'eth0');
+
+  await request(fx, { reannounce: VIP4 }, 'reannounced');
+  await until(async () => (await client.neighbour(VIP4, 'eth0'))?.mac === serverMac, 'client entry back to our MAC', fx, 3000);
+  await sleep(100);
+  assert.equal(metric(await metricsText(fx), 'openelb_l2_gratuitous_sent_total', `ip="${VIP4}"`), 4, 'a second burst of request + reply');
+  assert.deepEqual(await packetSocketInodes(server, ifindex), socketsBefore, 'the same socket: not closed and reopened');
+  assert.equal(lastState(fx, VIP4), 'announcing');
+  // The claimer was forgotten: its next claim is seen (the speaker judges each one).
+  const claims = events(fx).filter((e) => e.event === 'conflict').length;
+  await client.run(tsxArgv(SENDER, 'eth0', garpHex(x, VIP4)));
+  await until(() => events(fx).filter((e) => e.event === 'conflict').length > claims, 'the same claimer seen again', fx);
+  await request(fx, { close: true }, 'closed');
+});
 
 test('Node: after a probe conflict the address is probed again and taken once the other host lets go', async (t) => {
   const { client, serverMac, fx } = await setup(t, tsxArgv, ['--reprobe-ms', '500']);
