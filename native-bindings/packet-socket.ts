@@ -270,16 +270,13 @@ export class PacketSocket {
 
   /** Stops watching and closes the socket. Idempotent; afterwards nothing keeps the process alive. */
   close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    this.#callback = null;
-    // Stop the watcher before closing the fd, so libuv never polls a closed (or reused) fd: the fd
-    // closes once the watcher has let go of it.
-    const watch = this.#watch;
+    if (this.#fd < 0) return;
+    // Stop the watcher before closing the fd, so libuv never polls a closed (or reused) fd.
+    this.#watch?.close();
     this.#watch = null;
-    if (watch) watch.close(() => libc.close(fd));
-    else libc.close(fd);
+    this.#callback = null;
+    libc.close(this.#fd);
+    this.#fd = -1;
   }
 
   #assertOpen(what: string): void {

@@ -99,7 +99,8 @@ export function dieWithParent(ppidAtLaunch: number, env: Record<string, string |
   const watches: Array<{ fd: number; watch: ReadableWatch }> = [];
   const stopWatching = (): void => {
     for (const w of watches.splice(0)) {
-      w.watch.close(() => close(w.fd));
+      w.watch.close();
+      close(w.fd);
     }
   };
   for (const pid of chain) {

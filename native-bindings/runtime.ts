@@ -25,12 +25,8 @@ export type WatchMode = 'uv-poll' | 'async-poll';
 
 export interface ReadableWatch {
   readonly mode: WatchMode;
-  /**
-   * Stops watching; idempotent. After it returns, onReadable is never called again. `released`
-   * runs once the watcher no longer refers to the fd (at once, or a turn later on Deno's uv-poll):
-   * close the fd there, so its number is not reused while the watcher still holds it.
-   */
-  close(released?: () => void): void;
+  /** Stops watching; idempotent. After it returns, onReadable is never called again. */
+  close(): void;
 }
 
 const POLL_TIMEOUT_MS = 100;
@@ -38,7 +34,6 @@ const POLL_TIMEOUT_MS = 100;
 type PollCallback = (status: number, events: { readable: boolean }) => void;
 interface UvPollHandle {
   start(opts: { readable: boolean }, cb: PollCallback): void;
-  stop(): void;
   close(): void;
 }
 type UvPollFn = (fd: number, opts: { readable: boolean }, cb: PollCallback) => UvPollHandle | null;
@@ -117,27 +112,13 @@ function watchUvPoll(fd: number, onReadable: () => void): ReadableWatch {
   if (!handle) throw new Error(`cannot watch fd ${fd} with koffi.node.poll`);
   return {
     mode: 'uv-poll',
-    close(released) {
+    close() {
       if (closed) return;
       closed = true;
       if (restartTimer !== null) clearTimeout(restartTimer);
       restartTimer = null;
-      const h = handle;
+      handle?.close();
       handle = null;
-      if (h && isDeno) {
-        // Deno's libuv shim can still deliver a readiness it saw before close() (the fd got data
-        // in this turn) to a handle that koffi's close() has already freed: SIGSEGV (seen when
-        // Responder.reopen() swapped sockets with requests waiting). Stop it now, free it a turn
-        // later: a late delivery then reaches `cb`, which ignores it (closed).
-        h.stop();
-        setTimeout(() => {
-          h.close();
-          released?.();
-        }, 0);
-        return;
-      }
-      h?.close();
-      released?.();
     },
   };
 }
@@ -165,11 +146,8 @@ function watchAsyncPoll(fd: number, onReadable: () => void): ReadableWatch {
   arm();
   return {
     mode: 'async-poll',
-    close(released) {
-      if (closed) return;
+    close() {
       closed = true;
-      // An in-flight poll() on a closed fd returns at once (POLLNVAL) and is ignored (closed).
-      released?.();
     },
   };
 }

@@ -38,6 +38,7 @@ import type { Election } from './election.ts';
 import { ElectionMemo } from './election-memo.ts';
 import { type BeaconPorts, type KeyProvider, LEASE_ONLY_ANNOTATION, Liveness, MACS_ANNOTATION, formatMacs, parseMacs } from './liveness.ts';
 import { type Yield, judgeClaim, yieldsInForce } from './wire-conflict.ts';
+import { announceOwned } from './announce-owned.ts';
 import {
   type Layer2Pool,
   type ServiceView,
@@ -371,13 +372,7 @@ export class Layer2Controller implements Controller {
     for (const ip of this.yields.keys()) desired.delete(ip);
 
     const before = this.owned;
-    this.announcer.update(desired);
-    // We kept an IP another speaker claimed: announce it again so caches that took the other's MAC
-    // come back. Only the burst restarts; the IP stays answered on the same sockets. (Removing and
-    // re-adding it closed the NIC's sockets when every IP on it was claimed at once, as when a
-    // node's NIC comes back and finds a stand-in still announcing them all, and the requests
-    // queued on those sockets went unanswered.)
-    for (const ip of this.reassert) if (before.has(ip) && desired.has(ip)) this.announcer.reannounce(ip);
+    announceOwned(this.announcer, desired, before, this.reassert); // and re-announce IPs we kept against a claim
     this.reassert.clear();
     this.owned = new Map([...desired].map(([ip, a]) => [ip, a.nic]));
     this.logOwnershipChanges(before, this.owned);
