@@ -37,6 +37,7 @@ import { ConflictReporter } from './conflict-report.ts';
 import type { Controller, SpeakerContext } from './context.ts';
 import { type Election, type IpClaim, type NodeFacts, mayAnnounce } from './election.ts';
 import { ElectionMemo } from './election-memo.ts';
+import { reconcileDelayMs } from './reconcile-pacing.ts';
 import { type BeaconPorts, type KeyProvider, LEASE_ONLY_ANNOTATION, Liveness, MACS_ANNOTATION, formatMacs, parseMacs } from './liveness.ts';
 import { type ClaimVerdict, type Yield, judgeClaim, yieldsInForce } from './wire-conflict.ts';
 import {
@@ -98,7 +99,6 @@ export const LAYER2_METRICS = {
 
 const DEFAULT_NIC_REFRESH_MS = 5000;
 const RETRY_AFTER_ERROR_MS = 1000;
-const MIN_RECONCILE_INTERVAL_MS = 100;
 const MAX_WRITES_IN_FLIGHT = 4;
 /**
  * After a claim by a speaker that may not serve the IP by our API view, how long the API watch gets
@@ -128,6 +128,7 @@ export class Layer2Controller implements Controller {
   private pools: Layer2Pool[] = [];
   private holders = new Map<string, Layer2Pool[]>();
   private lastReconcileAt = -Infinity;
+  private lastReconcileMs = 0;
   private readonly memo = new ElectionMemo();
   private servicesOf = new Map<string, ServiceView[]>();
   private owned = new Map<string, string>(); // ip -> nic, as last given to the announcer
@@ -287,16 +288,20 @@ export class Layer2Controller implements Controller {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    // One round per event-loop turn, however many caches changed in it; during a burst of changes
-    // (e.g. IPAM assigning 1,000 Services) at most one round per MIN_RECONCILE_INTERVAL_MS, since a
-    // round is O(Services). After a quiet spell (a failover) the round runs at once.
-    const wait = this.lastReconcileAt + MIN_RECONCILE_INTERVAL_MS - performance.now();
+    // One round per event-loop turn, however many caches changed in it; after a round, a rest in
+    // proportion to its cost (reconcile-pacing.ts), since a round is O(Services): a burst of changes
+    // (IPAM assigning 1,000 Services) cannot starve the rest, and in a small cluster a change that
+    // takes an IP from us is applied at once. After a quiet spell (a failover) the round runs at once.
+    const wait = reconcileDelayMs(performance.now(), this.lastReconcileAt, this.lastReconcileMs);
     const run = () => {
       this.scheduled = false;
-      this.lastReconcileAt = performance.now();
+      const t0 = performance.now();
+      this.lastReconcileAt = t0;
+      this.lastReconcileMs = 0;
       if (this.stopped || !this.synced) return;
       try {
         this.reconcile();
+        this.lastReconcileMs = performance.now() - t0;
       } catch (err) {
         // A bug, not an input problem (inputs are validated by the pure plan): log it and try again
         // soon rather than waiting for the next API change, which may never come.
