@@ -39,7 +39,7 @@ import { type Election, type IpClaim, type NodeFacts, mayAnnounce } from './elec
 import { ElectionMemo } from './election-memo.ts';
 import { reconcileDelayMs } from './reconcile-pacing.ts';
 import { type BeaconPorts, type KeyProvider, LEASE_ONLY_ANNOTATION, Liveness, MACS_ANNOTATION, formatMacs, parseMacs } from './liveness.ts';
-import { type ClaimVerdict, type Yield, judgeClaim, yieldsInForce } from './wire-conflict.ts';
+import { type ClaimVerdict, type Yield, judgeClaim, reannounceAfterRecheck, yieldsInForce } from './wire-conflict.ts';
 import {
   type Layer2Pool,
   type ServiceView,
@@ -106,6 +106,8 @@ const MAX_WRITES_IN_FLIGHT = 4;
  * tens of ms here, up to a few hundred on a starved machine; ARP/ND entries live for tens of seconds.
  */
 const RECHECK_CLAIM_AFTER_MS = 1000;
+/** At most one re-announce per IP after rechecks in this long (reannounceAfterRecheck in wire-conflict.ts). */
+const RECHECK_HOLD_DOWN_MS = 10_000;
 
 export class Layer2Controller implements Controller {
   private readonly membership: Membership;
@@ -116,6 +118,7 @@ export class Layer2Controller implements Controller {
   private yields = new Map<string, Yield>(); // ip -> the speaker we yielded it to on the wire
   private readonly reassert = new Set<string>(); // IPs to announce again (we kept them on the wire)
   private readonly rechecks = new Map<string, NodeJS.Timeout>(); // ip -> re-announce if still ours (views differed)
+  private readonly recheckAnnounced = new Map<string, number>(); // ip -> when a recheck last re-announced it
   private claimsOf = new Map<string, IpClaim[]>(); // ip -> its claims, as last elected
   private nodeFacts: ReadonlyMap<string, NodeFacts> = new Map();
   private eipOf = new Map<string, string>();
@@ -412,6 +415,7 @@ export class Layer2Controller implements Controller {
     }
     this.announcer.update(desired);
     this.owned = new Map([...desired].map(([ip, a]) => [ip, a.nic]));
+    for (const ip of this.recheckAnnounced.keys()) if (!this.owned.has(ip)) this.recheckAnnounced.delete(ip);
     this.logOwnershipChanges(before, this.owned);
 
     // Metrics: ownership per IP, outcome counts, alive count.
@@ -586,7 +590,9 @@ export class Layer2Controller implements Controller {
         this.rechecks.delete(c.ip);
         // Still ours once the views had time to agree: the claimant was the one behind and has
         // withdrawn (or will); bring back the clients its announcements pulled away.
-        if (this.stopped || !this.owned.has(c.ip)) return;
+        const now = performance.now();
+        if (this.stopped || !reannounceAfterRecheck(this.owned.has(c.ip), this.recheckAnnounced.get(c.ip), now, RECHECK_HOLD_DOWN_MS)) return;
+        this.recheckAnnounced.set(c.ip, now);
         this.reassert.add(c.ip);
         this.schedule();
       }, RECHECK_CLAIM_AFTER_MS);

@@ -42,6 +42,18 @@ export function outranks(a: string, b: string, ip: string): boolean {
   return sa > sb || (sa === sb && a < b);
 }
 
+/**
+ * When the wait after a 'recheck' verdict is over: announce the IP again only if we still own it,
+ * and not if a recheck already did so within `holdDownMs`. A disagreement that outlasts the API
+ * watch (views frozen apart by an API outage) would otherwise have the two speakers re-announce in
+ * turn, each one's burst the other's next claim, flipping clients between them every second; with
+ * the hold-down the exchange stops after one round each. Pure.
+ */
+export function reannounceAfterRecheck(stillOwned: boolean, lastReannounceAt: number | undefined, now: number, holdDownMs: number): boolean {
+  if (!stillOwned) return false;
+  return lastReannounceAt === undefined || now - lastReannounceAt >= holdDownMs;
+}
+
 export interface Yield {
   to: string;
   /** The pool (Eip) of the IP, whose alive set decides when the yield ends. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeClaim, outranks, yieldsInForce, type Yield } from '../../../src/speaker/wire-conflict.ts';
+import { judgeClaim, outranks, reannounceAfterRecheck, yieldsInForce, type Yield } from '../../../src/speaker/wire-conflict.ts';
 import { type IpClaim, electAnnouncer, mayAnnounce } from '../../../src/speaker/election.ts';
 
 const nodes = new Map(['a', 'b', 'c'].map((n) => [n, { name: n, excluded: false, networkUnavailable: false }]));
@@ -76,4 +76,22 @@ test('mayAnnounce follows the election\'s API rules and leaves liveness out', ()
   const excluded = new Map([...nodes, ['b', { name: 'b', excluded: true, networkUnavailable: false }]]);
   assert.equal(mayAnnounce(cluster, 'b', new Set(), excluded), false, 'excluded by label');
   assert.equal(mayAnnounce([], 'b', new Set(), nodes), false, 'no claim: nothing to announce');
+});
+
+test('after a recheck: re-announce only an IP still ours, and a disagreement that lasts ends after one re-announce each', () => {
+  assert.equal(reannounceAfterRecheck(false, undefined, 1000, 10_000), false, 'withdrawn meanwhile: our view caught up');
+  assert.equal(reannounceAfterRecheck(true, undefined, 1000, 10_000), true, 'still ours: bring back the clients the claimant pulled away');
+  // Views frozen apart (API away): each re-announce is the other speaker's next claim, judged
+  // 'recheck' again. Play it out over a minute: a bounded exchange, not a flip every second.
+  const last = new Map<string, number>();
+  const reannounces: string[] = [];
+  let pending: Array<{ at: number; node: string }> = [{ at: 1000, node: 'a' }]; // a's recheck of b's first claim
+  while (pending.length && pending[0]!.at < 60_000) {
+    const { at, node } = pending.shift()!;
+    if (!reannounceAfterRecheck(true, last.get(node), at, 10_000)) continue;
+    last.set(node, at);
+    reannounces.push(`${node}@${at}`);
+    pending = [...pending, { at: at + 1000, node: node === 'a' ? 'b' : 'a' }].sort((x, y) => x.at - y.at);
+  }
+  assert.deepEqual(reannounces, ['a@1000', 'b@2000']);
 });
