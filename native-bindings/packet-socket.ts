@@ -1,6 +1,6 @@
 // PacketSocket: one AF_PACKET raw socket on one NIC for one ethertype, with a classic BPF
-// filter, receiving through the event loop (never blocking it, never holding pool threads in
-// the default mode) and sending whole Ethernet frames. Runtime-neutral: Uint8Array in and out.
+// filter, receiving through the event loop (never blocking it; on Node never holding pool
+// threads in the default mode, see runtime.ts for Deno) and sending whole Ethernet frames. Runtime-neutral: Uint8Array in and out.
 import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
 import type { BpfInstruction } from './bpf.ts';
@@ -35,7 +35,7 @@ export interface PacketSocketOptions {
   ethertype: number;
   /** Classic BPF program attached before bind; default accepts everything of the ethertype. */
   filter?: BpfInstruction[];
-  /** How readiness reaches the event loop; default from runtime.ts (uv-poll unless forced). */
+  /** How readiness reaches the event loop; default from runtime.ts (uv-poll on Node, async-poll on Deno). */
   watchMode?: WatchMode;
   /**
    * Receive buffer to ask for (SO_RCVBUFFORCE, else SO_RCVBUF capped by net.core.rmem_max), so a

@@ -6,12 +6,20 @@
 //   level-triggered and keeps firing while the fd is readable. On Deno (its libuv shim) it fires
 //   once per start(): the handle must be re-armed with start() inside every callback.
 //   An active handle keeps the process alive on both; close() releases it.
+// - On Deno the shim is also unsafe to close: its uv_close runs koffi's close callback at once,
+//   which frees the uv_poll_t, while a readiness event already on its way to the main thread
+//   still carries that pointer. koffi's callback then reads freed memory and the process dies
+//   with SIGSEGV (koffi.node OnPoll) as soon as the memory has been reused. A speaker closes
+//   sockets on SIGTERM, NIC changes and beacon restarts, so Deno crashed there now and then
+//   (test/netns/packet-socket.test.ts has the reproduction). Deno therefore uses the fallback
+//   below by default; OPENELB_TS_POLL=uv forces the poll handle (tests, benchmarks).
 // - The callback is called as (status: number, events: {readable, writable, disconnect}),
 //   not (events) as koffi's index.d.ts says.
-// - Fallback (OPENELB_TS_POLL=async, or when koffi.node.poll is missing): libc poll() with a
-//   short timeout through koffi's .async() (one libuv pool thread per watcher while waiting),
-//   then a synchronous drain on the main thread. Same wake-up latency, but each watcher holds a
-//   pool thread (4 by default), and close() takes up to POLL_TIMEOUT_MS to release it.
+// - Fallback (Deno's default, OPENELB_TS_POLL=async, or when koffi.node.poll is missing): libc
+//   poll() with a short timeout through koffi's .async() (one worker thread per watcher while
+//   waiting: libuv's pool of 4 on Node, Deno's blocking pool), then a synchronous drain on the
+//   main thread. Same wake-up latency; close() only sets a flag, and the call in flight ends
+//   within POLL_TIMEOUT_MS (its pollfd is ours, so nothing is freed under it).
 //   Blocking recvfrom through .async() is never used: it would hold a pool thread indefinitely
 //   and process.exit() hangs behind it.
 import koffi from 'koffi';
@@ -46,7 +54,9 @@ function uvPoll(): UvPollFn | undefined {
 export function defaultWatchMode(): WatchMode {
   const forced = process.env['OPENELB_TS_POLL'];
   if (forced === 'async') return 'async-poll';
-  return uvPoll() ? 'uv-poll' : 'async-poll';
+  if (!uvPoll()) return 'async-poll';
+  if (forced === 'uv') return 'uv-poll';
+  return isDeno ? 'async-poll' : 'uv-poll';
 }
 
 /**

@@ -243,13 +243,13 @@ export class LabNode {
   }
 
   /** SIGTERM (graceful stop, a rolling update); resolves with the exit result. */
-  async stopSpeaker(): Promise<{ code: number | null; ms: number }> {
+  async stopSpeaker(): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
     const s = this.speaker;
-    if (!s) return { code: 0, ms: 0 };
+    if (!s) return { code: 0, signal: null, ms: 0 };
     const t0 = performance.now();
     const r = await s.stop(5000);
     this.speaker = undefined;
-    return { code: r.code, ms: performance.now() - t0 };
+    return { code: r.code, signal: r.signal, ms: performance.now() - t0 };
   }
 
   /** SIGKILL (a crash). */

@@ -16,7 +16,7 @@ test('Deno speakers: IP assigned, the elected node answers ARP, curl reaches a p
   assert.match(await lab.curl(svc.ip), /^You've hit deno-svc-[012]$/);
 
   const stopped = await owner.stopSpeaker();
-  assert.equal(stopped.code, 0, owner.speakers.at(-1)?.stderr.slice(-2000));
+  assert.equal(stopped.code, 0, `exit ${stopped.code} ${stopped.signal ?? ''}\n${owner.speakers.at(-1)?.stderr.slice(-2000)}`);
   const next = (await lab.expectedOwners()).get(svc.ip)?.node;
   assert.ok(next && next !== owner.name);
   await lab.waitForAnnouncer(svc.ip, next);

@@ -6,6 +6,7 @@ import { denoArgv, Lab, listNamespaces, tsxArgv, type Child, type Netns } from '
 
 const FIXTURE = 'test/netns/fixtures/packet-socket-fixture.ts';
 const SENDER = 'test/netns/fixtures/send-frames.ts';
+const CLOSE_CHURN = 'test/netns/fixtures/close-churn.ts';
 const VIP = '10.99.0.77';
 const PACKET_BROADCAST = 1;
 
@@ -78,16 +79,16 @@ test('Node: receives a broadcast ARP request and its hand-built reply reaches ar
   await receiveAndAnswer(t, tsxArgv);
 });
 
-test('Deno: the same receive/send check (koffi.node.poll re-armed per callback)', async (t) => {
+test('Deno: the same receive/send check (default watcher: poll() through .async())', async (t) => {
   await receiveAndAnswer(t, denoArgv);
+});
+
+test('Deno, koffi.node.poll forced (re-armed per callback): the same receive/send check', async (t) => {
+  await receiveAndAnswer(t, denoArgv, { OPENELB_TS_POLL: 'uv' });
 });
 
 test('Node, async-poll fallback (poll() through .async()): the same receive/send check', async (t) => {
   await receiveAndAnswer(t, tsxArgv, { OPENELB_TS_POLL: 'async' });
-});
-
-test('Deno, async-poll fallback: the same receive/send check', async (t) => {
-  await receiveAndAnswer(t, denoArgv, { OPENELB_TS_POLL: 'async' });
 });
 
 // A link flap reports ENETDOWN on the socket; libuv then stops the poll handle. The socket must
@@ -112,6 +113,30 @@ for (const [runtime, argvFor, env] of [
     const closed = events(child).find((e) => e.event === 'closed');
     // The flap really reached the socket as an error (else this test would prove nothing).
     assert.ok((closed?.stats?.receiveErrors ?? 0) >= 1, `no receive error counted: ${JSON.stringify(closed)}`);
+  });
+}
+
+// Sockets close on SIGTERM, NIC changes and beacon restarts, often while frames arrive. On Deno,
+// koffi's poll handle could then deliver an event for a freed handle and crash the process
+// (runtime.ts); each runtime's default watcher must survive it. Node's is checked too, so the
+// test would also catch a regression there.
+for (const [runtime, argvFor, mode] of [
+  ['Deno', denoArgv, 'async-poll'],
+  ['Node', tsxArgv, 'uv-poll'],
+] as const) {
+  test(`${runtime}: opening and closing sockets while frames arrive never crashes the process (default watcher: ${mode})`, async (t) => {
+    const { host, peer } = await pair(t);
+    const flood = peer.spawn(['ping', '-f', '-q', '10.99.0.1']);
+    try {
+      const r = await host.exec(argvFor(CLOSE_CHURN, 'eth0', '300'), { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, `exit ${r.code} ${r.signal ?? ''} (SIGSEGV is 139 / signal SIGSEGV)\n${r.stdout}${r.stderr.slice(-2000)}`);
+      const done = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { rounds?: number; frames?: number; mode?: string };
+      assert.equal(done.rounds, 300);
+      assert.equal(done.mode, mode);
+      assert.ok((done.frames ?? 0) > 300, `frames arrived while sockets opened and closed: ${r.stdout}`);
+    } finally {
+      await flood.stop();
+    }
   });
 }
 
