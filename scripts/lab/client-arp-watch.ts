@@ -40,6 +40,17 @@ export class ClientArpWatch {
     }
   }
 
+  /** Arrival times (epochMs) of the ARP frames for `ip` sent by `mac` that reached the client in [from, to). */
+  framesFrom(ip: string, mac: string, from: number, to: number): number[] {
+    const out: number[] = [];
+    for (const line of this.probe.stdout.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const f = JSON.parse(line) as { kind: string; t: number; ip?: string; mac?: string };
+      if (f.kind === 'arp' && f.ip === ip && f.mac === mac && f.t >= from && f.t < to) out.push(f.t);
+    }
+    return out;
+  }
+
   async stop(): Promise<void> {
     await this.probe.stop(2000);
   }

@@ -226,6 +226,18 @@ export function electAll(
   return out;
 }
 
+/**
+ * Whether `node` may announce the IP of `claims` (all claims of one IP) by the API's facts alone:
+ * its Node object, the exclude label, the Eips it declared it cannot serve, and for Local Services
+ * a ready endpoint on it. Liveness is left out (as if it were alive). Pure: the election with
+ * `node` as the only member, so it cannot drift from electAll's rules.
+ */
+export function mayAnnounce(claims: readonly IpClaim[], node: string, cannotServe: ReadonlySet<string>, nodes: ReadonlyMap<string, NodeFacts>): boolean {
+  const ip = claims[0]?.ip;
+  if (ip === undefined) return false;
+  return electAll(claims, [{ node, cannotServe }], nodes).get(ip)?.node === node;
+}
+
 /** The IPs a node announces, sorted. */
 export function ownedBy(elections: ReadonlyMap<string, Election>, node: string): string[] {
   const out: string[] = [];

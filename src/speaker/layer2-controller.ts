@@ -16,7 +16,8 @@
 // not heard on a pool's segment is treated as unable to serve that pool, so the election moves its
 // IPs within the beacon deadline, with or without an API server. Where views disagree (asymmetric
 // loss) and two nodes claim one IP on the wire, the one the election ranks higher keeps it
-// (wire-conflict.ts).
+// (wire-conflict.ts); where the API views differ instead (a claimant that may not serve the IP by
+// our view), each follows its own view and re-announces later only if it still owns the IP.
 // Fail-static: informer caches keep the last good view while the API is unreachable and the
 // membership view freezes (membership.ts); only what the segment itself shows (a peer falling
 // silent) changes the owned set then.
@@ -34,10 +35,11 @@ import { log } from '../log.ts';
 import type { Gauge } from '../observe/metrics.ts';
 import { ConflictReporter } from './conflict-report.ts';
 import type { Controller, SpeakerContext } from './context.ts';
-import type { Election } from './election.ts';
+import { type Election, type IpClaim, type NodeFacts, mayAnnounce } from './election.ts';
 import { ElectionMemo } from './election-memo.ts';
+import { reconcileDelayMs } from './reconcile-pacing.ts';
 import { type BeaconPorts, type KeyProvider, LEASE_ONLY_ANNOTATION, Liveness, MACS_ANNOTATION, formatMacs, parseMacs } from './liveness.ts';
-import { type Yield, judgeClaim, yieldsInForce } from './wire-conflict.ts';
+import { type ClaimVerdict, type Yield, judgeClaim, reannounceAfterRecheck, yieldsInForce } from './wire-conflict.ts';
 import { announceOwned } from './announce-owned.ts';
 import {
   type Layer2Pool,
@@ -98,8 +100,15 @@ export const LAYER2_METRICS = {
 
 const DEFAULT_NIC_REFRESH_MS = 5000;
 const RETRY_AFTER_ERROR_MS = 1000;
-const MIN_RECONCILE_INTERVAL_MS = 100;
 const MAX_WRITES_IN_FLIGHT = 4;
+/**
+ * After a claim by a speaker that may not serve the IP by our API view, how long the API watch gets
+ * to bring our views together before we re-announce an IP we still own. Watch events arrive within
+ * tens of ms here, up to a few hundred on a starved machine; ARP/ND entries live for tens of seconds.
+ */
+const RECHECK_CLAIM_AFTER_MS = 1000;
+/** At most one re-announce per IP after rechecks in this long (reannounceAfterRecheck in wire-conflict.ts). */
+const RECHECK_HOLD_DOWN_MS = 10_000;
 
 export class Layer2Controller implements Controller {
   private readonly membership: Membership;
@@ -109,6 +118,10 @@ export class Layer2Controller implements Controller {
   private readonly liveness: Liveness | undefined;
   private yields = new Map<string, Yield>(); // ip -> the speaker we yielded it to on the wire
   private readonly reassert = new Set<string>(); // IPs to announce again (we kept them on the wire)
+  private readonly rechecks = new Map<string, NodeJS.Timeout>(); // ip -> re-announce if still ours (views differed)
+  private readonly recheckAnnounced = new Map<string, number>(); // ip -> when a recheck last re-announced it
+  private claimsOf = new Map<string, IpClaim[]>(); // ip -> its claims, as last elected
+  private nodeFacts: ReadonlyMap<string, NodeFacts> = new Map();
   private eipOf = new Map<string, string>();
   private roster = new Set<string>();
   private readonly readFacts: () => NicFacts;
@@ -119,6 +132,7 @@ export class Layer2Controller implements Controller {
   private pools: Layer2Pool[] = [];
   private holders = new Map<string, Layer2Pool[]>();
   private lastReconcileAt = -Infinity;
+  private lastReconcileMs = 0;
   private readonly memo = new ElectionMemo();
   private servicesOf = new Map<string, ServiceView[]>();
   private owned = new Map<string, string>(); // ip -> nic, as last given to the announcer
@@ -192,7 +206,7 @@ export class Layer2Controller implements Controller {
       reconciles: r.counter(LAYER2_METRICS.reconciles, 'Layer 2 reconcile rounds'),
       reconcileErrors: r.counter(LAYER2_METRICS.reconcileErrors, 'Layer 2 reconcile rounds that failed (a bug; retried after 1 s)'),
       serviceWrites: r.counter(LAYER2_METRICS.serviceWrites, 'Service annotation writes (announcer visibility), by result'),
-      wireResolutions: r.counter(LAYER2_METRICS.wireResolutions, 'Another speaker claimed an IP we announce (views disagreed), by action: kept (we rank higher) or yielded'),
+      wireResolutions: r.counter(LAYER2_METRICS.wireResolutions, 'Another speaker claimed an IP we announce (views disagreed), by action: kept (we rank higher), yielded, or deferred (our API views differed)'),
     };
   }
 
@@ -234,6 +248,8 @@ export class Layer2Controller implements Controller {
     this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.nicTimer) clearInterval(this.nicTimer);
+    for (const t of this.rechecks.values()) clearTimeout(t);
+    this.rechecks.clear();
     this.conflicts.stop();
     // Stop answering first, then tell peers: they must not see us dead while we still answer for long,
     // and a released Lease makes them take over without waiting for expiry.
@@ -249,6 +265,8 @@ export class Layer2Controller implements Controller {
     this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.nicTimer) clearInterval(this.nicTimer);
+    for (const t of this.rechecks.values()) clearTimeout(t);
+    this.rechecks.clear();
     this.conflicts.stop();
     await this.announcer.close();
     this.liveness?.close();
@@ -274,16 +292,20 @@ export class Layer2Controller implements Controller {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    // One round per event-loop turn, however many caches changed in it; during a burst of changes
-    // (e.g. IPAM assigning 1,000 Services) at most one round per MIN_RECONCILE_INTERVAL_MS, since a
-    // round is O(Services). After a quiet spell (a failover) the round runs at once.
-    const wait = this.lastReconcileAt + MIN_RECONCILE_INTERVAL_MS - performance.now();
+    // One round per event-loop turn, however many caches changed in it; after a round, a rest in
+    // proportion to its cost (reconcile-pacing.ts), since a round is O(Services): a burst of changes
+    // (IPAM assigning 1,000 Services) cannot starve the rest, and in a small cluster a change that
+    // takes an IP from us is applied at once. After a quiet spell (a failover) the round runs at once.
+    const wait = reconcileDelayMs(performance.now(), this.lastReconcileAt, this.lastReconcileMs);
     const run = () => {
       this.scheduled = false;
-      this.lastReconcileAt = performance.now();
+      const t0 = performance.now();
+      this.lastReconcileAt = t0;
+      this.lastReconcileMs = 0;
       if (this.stopped || !this.synced) return;
       try {
         this.reconcile();
+        this.lastReconcileMs = performance.now() - t0;
       } catch (err) {
         // A bug, not an input problem (inputs are validated by the pure plan): log it and try again
         // soon rather than waiting for the next API change, which may never come.
@@ -331,6 +353,14 @@ export class Layer2Controller implements Controller {
     const { claims, eipOf, servicesOf, unclaimed } = buildClaims(services, pools, ready, this.holders);
     const nodes = inf.nodes().list();
     const nodeFacts = nodeFactsFrom(nodes);
+    this.nodeFacts = nodeFacts;
+    const claimsOf = new Map<string, IpClaim[]>();
+    for (const c of claims) {
+      const g = claimsOf.get(c.ip);
+      if (g) g.push(c);
+      else claimsOf.set(c.ip, [c]);
+    }
+    this.claimsOf = claimsOf;
     const selfNode = nodes.find((n) => n.metadata?.name === self);
 
     const nics = planNics(pools, this.facts ?? { nics: [], routes: [], addresses: [] }, self, nodeNicAnnotation(selfNode));
@@ -375,6 +405,7 @@ export class Layer2Controller implements Controller {
     announceOwned(this.announcer, desired, before, this.reassert); // and re-announce IPs we kept against a claim
     this.reassert.clear();
     this.owned = new Map([...desired].map(([ip, a]) => [ip, a.nic]));
+    for (const ip of this.recheckAnnounced.keys()) if (!this.owned.has(ip)) this.recheckAnnounced.delete(ip);
     this.logOwnershipChanges(before, this.owned);
 
     // Metrics: ownership per IP, outcome counts, alive count.
@@ -529,7 +560,7 @@ export class Layer2Controller implements Controller {
    */
   private onClaim(c: Conflict): void {
     if (!this.owned.has(c.ip)) return;
-    const verdict = judgeClaim(c.ip, this.ctx.nodeName, this.speakerOfMac(c.nic, c.mac));
+    const verdict = this.judge(c);
     if (verdict.action === 'yield') {
       const pool = this.eipOf.get(c.ip) ?? '';
       this.yields.set(c.ip, { to: verdict.to, pool });
@@ -541,12 +572,36 @@ export class Layer2Controller implements Controller {
       log.info('layer2: another speaker announces this IP; we rank higher and keep it', { ip: c.ip, mac: c.mac, node: this.ctx.nodeName });
       this.reassert.add(c.ip);
       this.schedule();
+    } else if (verdict.action === 'recheck') {
+      this.m.wireResolutions.inc({ action: 'deferred' });
+      log.info('layer2: another speaker announces this IP, which it may not serve by our view: our API views differ; following our own view', { ip: c.ip, mac: c.mac, node: this.ctx.nodeName, recheckMs: RECHECK_CLAIM_AFTER_MS });
+      if (this.rechecks.has(c.ip)) return;
+      const t = setTimeout(() => {
+        this.rechecks.delete(c.ip);
+        // Still ours once the views had time to agree: the claimant was the one behind and has
+        // withdrawn (or will); bring back the clients its announcements pulled away.
+        const now = performance.now();
+        if (this.stopped || !reannounceAfterRecheck(this.owned.has(c.ip), this.recheckAnnounced.get(c.ip), now, RECHECK_HOLD_DOWN_MS)) return;
+        this.recheckAnnounced.set(c.ip, now);
+        this.reassert.add(c.ip);
+        this.schedule();
+      }, RECHECK_CLAIM_AFTER_MS);
+      t.unref?.();
+      this.rechecks.set(c.ip, t);
     }
+  }
+
+  /** The wire-conflict verdict on a claim of an IP we announce (wire-conflict.ts), from our current view. */
+  private judge(c: Conflict): ClaimVerdict {
+    const claimant = this.speakerOfMac(c.nic, c.mac);
+    // Liveness aside on purpose: a claimant we do not hear is the case the rank rule is for.
+    const mayServe = claimant !== undefined && mayAnnounce(this.claimsOf.get(c.ip) ?? [], claimant, this.membership.cannotServe(claimant), this.nodeFacts);
+    return judgeClaim(c.ip, this.ctx.nodeName, claimant, mayServe);
   }
 
   /** A bounded report of a claim (or a probe conflict): Events and logs, unless a peer speaker made it (onClaim settles those). */
   private onConflict(c: Conflict): void {
-    if (c.phase === 'announced' && this.owned.has(c.ip) && judgeClaim(c.ip, this.ctx.nodeName, this.speakerOfMac(c.nic, c.mac)).action !== 'foreign') return;
+    if (c.phase === 'announced' && this.owned.has(c.ip) && this.judge(c).action !== 'foreign') return;
     this.m.conflicts.inc({ phase: c.phase });
     this.conflicts.report(c);
   }

@@ -3,8 +3,10 @@
 // excluded nodes or nodes without the pool's NIC are elected around.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { ClientArpWatch, epochMs } from '../../scripts/lab/client-arp-watch.ts';
 import { type LabService, SEED, SeedLab, apiWriteCounts, countDelta } from '../../scripts/lab/lab.ts';
 import { EXCLUDE_LABEL } from '../../src/speaker/election.ts';
+import { outranks } from '../../src/speaker/wire-conflict.ts';
 import { NODE_NIC_ANNOTATION } from '../../src/speaker/nic-choice.ts';
 
 let lab: SeedLab;
@@ -107,6 +109,56 @@ test('Local: the VIP follows the ready endpoints; none -> nobody answers and the
   assert.equal(events.length, 1, JSON.stringify(events));
   assert.match(events[0]!.message, /no ready endpoint of lab-\w+\/local/);
   await lab.deleteServiceNamed('local');
+});
+
+test('Local: the endpoint moves while the old node\'s API view lags: it does not announce the IP again on its stale view, and exactly the new node answers once it catches up', { timeout: 120_000 }, async () => {
+  // The old node sees the move after the new one (here: its API connection stalls for a moment).
+  // Meanwhile it hears the new owner's gratuitous ARP. It used to judge that claim by rank alone on
+  // its stale view: ranking higher, it kept the IP and announced it again at once, pulling clients
+  // back to a node with no endpoint, and that round held back the one that withdrew it (two nodes
+  // answered right after the move). Now it follows its own view and re-announces only if it still
+  // owns the IP 1 s later (wire-conflict.ts).
+  const svc = await lab.createService({ name: 'local-lag', policy: 'Local', pods: [{ node: lab.nodes[0]!.name }] });
+  const ip = svc.ip!;
+  // The stale node must rank higher than the new one for this IP: that is the case that kept.
+  const ranked = lab.nodes.map((n) => n.name).sort((x, y) => (outranks(x, y, ip) ? -1 : 1));
+  const [stale, fresh] = [lab.node(ranked[0]!), lab.node(ranked[1]!)];
+  await lab.setPods(svc, [{ node: stale.name, name: 'local-lag-old' }]);
+  assert.equal(await settled(ip), stale.name);
+  assert.equal(await lab.curl(ip), "You've hit local-lag-old");
+  // Let its takeover burst end (5 announcements over 4.4 s): only a new announcement counts below.
+  await sleep(4600);
+
+  const watch = await ClientArpWatch.start(lab, [ip]);
+  try {
+    stale.api.pause();
+    let took: { ms: number };
+    const t0 = epochMs();
+    try {
+      await lab.setPods(svc, [{ node: fresh.name, name: 'local-lag-new' }]);
+      took = await watch.firstFromOther(ip, stale.mac, t0);
+      await sleep(800);
+    } finally {
+      stale.api.resume();
+    }
+    const tFresh = t0 + took.ms;
+    const fromStale = watch.framesFrom(ip, stale.mac, tFresh, tFresh + 800);
+    assert.deepEqual(fromStale.map((t) => Math.round(t - tFresh)), [], `${stale.name} (no endpoint any more, API view stalled) announced ${ip} again within 800 ms of ${fresh.name}'s claim (ms after it)\n${lab.logs(20)}`);
+  } finally {
+    await watch.stop();
+  }
+  // The old node catches up and withdraws.
+  let macs: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    macs = await lab.arpingAll(ip, 1);
+    if (macs.length === 1 && macs[0] === fresh.mac) break;
+    await sleep(250);
+  }
+  assert.deepEqual(macs, [fresh.mac], `exactly ${fresh.name} answers once ${stale.name} has seen the move\n${lab.logs(20)}`);
+  await sleep(3000);
+  assert.equal((await lab.neighbour(ip))?.mac, fresh.mac, `the client's entry is on ${fresh.name}, which has the endpoint\n${lab.logs(20)}`);
+  assert.equal(await lab.curl(ip), "You've hit local-lag-new");
+  await lab.deleteServiceNamed('local-lag');
 });
 
 test('excluded node label and a node without the pool NIC are elected around, and get their IPs back after', { timeout: 120_000 }, async () => {
