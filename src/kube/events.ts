@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { log } from '../log.ts';
 import type { KubeClient } from './client.ts';
-import { describeError, isNotFound } from './errors.ts';
+import { describeError, isAlreadyExists, isNotFound } from './errors.ts';
 import { type DedupeKey, EventDedupe } from './event-dedupe.ts';
 import { type EventType, type SeriesContent, type SeriesLimits, type SeriesStep, EventSeries, defaultSeriesLimits } from './event-series.ts';
 
@@ -48,6 +48,12 @@ interface Series {
   reason: string;
   timer?: NodeJS.Timeout | undefined;
   inFlight?: Promise<boolean> | undefined;
+  /**
+   * The name of the Event being created, kept until a create succeeds: a create whose answer was
+   * lost (a reset keep-alive connection, a timeout) may have reached the API server, and its retry
+   * must then meet AlreadyExists, not write the same Event twice.
+   */
+  createName?: string | undefined;
 }
 
 // The API server rejects longer messages.
@@ -201,12 +207,20 @@ export class EventRecorder {
 
   private async create(s: Series, c: SeriesContent): Promise<boolean> {
     const t = s.target;
+    const name = (s.createName ??= eventName(t, c.first));
     try {
       // Events about cluster-scoped objects live in "default", as client-go puts them.
-      const created = await this.client.createEvent(t.namespace ?? 'default', this.build(t, c.type, s.reason, c.message, c));
-      s.series.written('create', { ok: true, name: created.metadata?.name ?? '' }, this.now());
+      const created = await this.client.createEvent(t.namespace ?? 'default', this.build(name, t, c.type, s.reason, c.message, c));
+      s.createName = undefined;
+      s.series.written('create', { ok: true, name: created.metadata?.name ?? name }, this.now());
       return true;
     } catch (err) {
+      if (isAlreadyExists(err)) {
+        // An earlier attempt was written after all: that Event is the series' live one.
+        s.createName = undefined;
+        s.series.written('create', { ok: true, name }, this.now());
+        return true;
+      }
       s.series.written('create', { ok: false }, this.now());
       this.warnNotRecorded(s, err);
       return false;
@@ -239,13 +253,9 @@ export class EventRecorder {
     });
   }
 
-  private build(t: EventTarget, type: EventType, reason: string, message: string, c: SeriesContent): CoreV1Event {
-    const now = c.first;
-    // client-go names events <object>.<unique suffix>; names must stay within 253 chars.
-    const suffix = `${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
-    const base = t.name.slice(0, 253 - suffix.length - 1);
+  private build(name: string, t: EventTarget, type: EventType, reason: string, message: string, c: SeriesContent): CoreV1Event {
     return {
-      metadata: { name: `${base}.${suffix}`, namespace: t.namespace ?? 'default' },
+      metadata: { name, namespace: t.namespace ?? 'default' },
       involvedObject: {
         kind: t.kind,
         apiVersion: t.apiVersion,
@@ -264,6 +274,12 @@ export class EventRecorder {
       reportingInstance: this.instance,
     };
   }
+}
+
+/** client-go's naming, <object>.<unique suffix>, within the 253 characters a name may have. */
+function eventName(t: EventTarget, first: Date): string {
+  const suffix = `${first.getTime().toString(16)}${randomBytes(3).toString('hex')}`;
+  return `${t.name.slice(0, 253 - suffix.length - 1)}.${suffix}`;
 }
 
 function clip(message: string): string {

@@ -74,6 +74,34 @@ test('events about cluster-scoped objects (Eip) land in "default"; a failed writ
   assert.equal(await rec.normal(ghost, 'AssignIP', 'm'), true);
 });
 
+test('a create whose answer was lost is retried under the same name: one Event, not two', async () => {
+  const ns = await testNamespace(cp);
+  const speaker = new TypedKubeClient(cp.speakerConfig());
+  const svc = await admin.core.createNamespacedService({
+    namespace: ns,
+    body: { metadata: { name: 'lost' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+  });
+  // The API server writes the first Event, but its answer never arrives (a keep-alive connection
+  // reset under load): the recorder sees an error and will emit again.
+  let dropAnswers = 1;
+  const lossy = Object.assign(Object.create(speaker) as TypedKubeClient, {
+    createEvent: async (...args: Parameters<TypedKubeClient['createEvent']>) => {
+      const created = await speaker.createEvent(...args);
+      if (dropAnswers-- > 0) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return created;
+    },
+  });
+  const rec = new EventRecorder({ client: lossy, instance: 'node-3' });
+  const target = targetOf(svc, { kind: 'Service', apiVersion: 'v1' });
+  assert.equal(await rec.warning(target, 'NoAnnouncer', 'no node announces 192.0.2.9'), false, 'the lost answer counts as not written');
+  assert.equal(await rec.warning(target, 'NoAnnouncer', 'no node announces 192.0.2.9'), true, 'the retry finds it written');
+  assert.equal(await rec.warning(target, 'NoAnnouncer', 'no node announces 192.0.2.9'), false, 'then a repeat writes nothing');
+  const evs = await eventsFor(ns, 'lost');
+  assert.equal(evs.length, 1, JSON.stringify(evs.map((e) => e.metadata?.name)));
+  // The series goes on in that Event: a folded update finds it by name.
+  assert.equal(evs[0]?.message, 'no node announces 192.0.2.9');
+});
+
 test('a settled series (nothing owed, budget full again) is forgotten as later events come; decisions stay the same', async () => {
   const ns = await testNamespace(cp);
   const speaker = new TypedKubeClient(cp.speakerConfig());
