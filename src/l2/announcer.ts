@@ -31,7 +31,7 @@ import {
 } from './address-state.ts';
 import { announcementFrames, probeFrame } from './announce.ts';
 import { canonicalIP } from '../net/ip.ts';
-import { type AddressLabels, L2Metrics } from './l2-metrics.ts';
+import { L2Metrics } from './l2-metrics.ts';
 import { NicPort, type NicPortEvents } from './nic-port.ts';
 import type { ConflictWhy } from './respond.ts';
 import { ReportLimiter } from './report-limiter.ts';
@@ -89,13 +89,11 @@ interface Entry {
   burstLeft: number;
   /** Last other MAC recorded for a claim while announcing: recorded once per change, never fought. */
   lastClaimMac?: string;
-  /** Announcement frames, and the responder (so the MAC) they were built for. */
-  frames: Uint8Array[] | null;
-  framesFor: Responder | null;
-  labels: AddressLabels;
-  /** Counted by the responder in plain numbers; `published` is what the registry has already seen. */
+  /** Counted by the responder in plain numbers; read by the metrics at each scrape. */
   counts: AddressCounts;
-  published: AddressCounts;
+  /** Claims by other MACs seen while probing / while announcing (the conflicts counter). */
+  conflictsProbe: number;
+  conflictsAnnounced: number;
 }
 
 type Port = NicPort<Entry>;
@@ -128,13 +126,12 @@ export class Announcer {
     };
     this.#limiter = opts.conflictReports ?? new ReportLimiter();
     const r = opts.registry ?? new Registry();
-    this.#m = new L2Metrics(r);
+    this.#m = new L2Metrics(r, () => this.#entries.values());
     this.#unregister = r.onCollect(() => this.#publish());
   }
 
-  /** Moves the responders' plain-number counters into the registry (runs on every scrape). */
+  /** Moves the NIC responders' plain-number counters into the registry (runs on every scrape). */
   #publish(): void {
-    for (const e of this.#entries.values()) this.#m.publishAddress(e.labels, e.counts, e.published);
     for (const port of this.#ports.values()) port.publish();
   }
 
@@ -196,6 +193,7 @@ export class Announcer {
     for (const e of [...this.#entries.values()]) this.#release(e, false);
     for (const p of [...this.#ports.values()]) this.#closePort(p);
     this.#unregister();
+    this.#m.close();
     log.info('announcer closed: no longer answering', { addresses: n });
     return Promise.resolve();
   }
@@ -211,11 +209,9 @@ export class Announcer {
       state: null,
       timer: null,
       burstLeft: 0,
-      frames: null,
-      framesFor: null,
-      labels: { ip, nic },
       counts: newCounts(),
-      published: newCounts(),
+      conflictsProbe: 0,
+      conflictsAnnounced: 0,
     };
     this.#entries.set(ip, e);
     const port = this.#port(nic);
@@ -295,11 +291,10 @@ export class Announcer {
   }
 
   #announceOnce(r: Responder, e: Entry): void {
-    if (e.framesFor !== r || e.frames === null) {
-      e.frames = announcementFrames(e.ip, r.mac);
-      e.framesFor = r;
-    }
-    for (const f of e.frames) {
+    // Built at each announcement, not kept: a few small frames per address every refreshMs cost
+    // microseconds, while keeping them cost ~0.5 KB of heap per address (typed arrays and their
+    // backing stores), and a frame built now always carries the NIC's current MAC.
+    for (const f of announcementFrames(e.ip, r.mac)) {
       if (r.send(e.family, f)) e.counts.gratuitous++;
     }
   }
@@ -335,14 +330,12 @@ export class Announcer {
       }
       if (port.addresses.size === 0) this.#closePort(port);
     }
-    this.#m.removeAddress(e.ip);
     if (logIt) log.info('released address', { ip: e.ip, nic: e.nic });
   }
 
   #setState(e: Entry, s: AnnounceState): void {
     if (e.state === s) return;
-    this.#m.state(e.labels, e.state, s);
-    e.state = s;
+    e.state = s; // the state gauge reads it at the next scrape
     const fields: Record<string, unknown> = { ip: e.ip, nic: e.nic, state: s };
     if (s === 'error') fields['error'] = e.error;
     if (s === 'conflict') fields['otherMac'] = e.conflictMac;
@@ -396,7 +389,7 @@ export class Announcer {
     if (!e || !claimChangesOwner(e.state, e.lastClaimMac, mac)) return;
     e.lastClaimMac = mac;
     e.conflictMac = mac;
-    this.#m.conflict(e.labels, 'announced');
+    e.conflictsAnnounced++;
     const onClaim = this.#opts.onClaim;
     if (onClaim) guard(() => onClaim({ ip, nic: e.nic, mac, phase: 'announced' }));
     // Not fought (see claimChangesOwner), and reported within a bound per IP and per MAC: two
@@ -417,7 +410,7 @@ export class Announcer {
     this.#clearTimer(e);
     port.responder?.probing.delete(ip);
     e.conflictMac = mac;
-    this.#m.conflict(e.labels, 'probe');
+    e.conflictsProbe++;
     this.#setState(e, 'conflict');
     const cb = this.#opts.onConflict;
     if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'probe' }));
