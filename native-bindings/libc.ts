@@ -133,6 +133,9 @@ export const strerror = lib.func('const char *strerror(int errnum)');
  */
 export const prctl = lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
 export const getppid = lib.func('int getppid(void)');
+/** madvise(2) on our own mappings (startup-pages.ts); the address is a plain number (< 2^53). */
+export const madvise = lib.func('int madvise(uintptr_t addr, size_t length, int advice)');
+export const MADV_DONTNEED = 4;
 /** syscall(2) for pidfd_open, which glibc < 2.36 does not wrap; integer arguments only (see prctl). */
 export const syscall3 = lib.func('syscall', 'long', ['long', 'long', 'long']);
 /** Same number on x86-64 and arm64 (syscalls added after 4.x share one table). */

@@ -180,6 +180,8 @@ async function main(): Promise<void> {
     const variants: Array<[string, (s: string, ...a: string[]) => string[]]> = [
       ['node-tsx', tsxArgv],
       ['node-bundle-shipped', (_s, ...a) => [bundle, ...a]],
+      // The baseline in the same run: the same bundle told to keep its start-up pages (src/cli/startup-pages.ts).
+      ['node-bundle-keep-startup-pages', (_s, ...a) => ['env', 'OPENELB_TS_DROP_STARTUP_PAGES=0', bundle, ...a]],
       ['deno-bundle-shipped', (_s, ...a) => ['env', ...Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v}`), denoBinary(), 'run', '-A', '--quiet', DENO_V8_FLAGS, bundle, ...a]],
       ['deno-sources', denoArgv],
     ];

@@ -14,6 +14,7 @@ import { PacketSocket, PacketSocketError } from '../../native-bindings/packet-so
 import { listensEverywhere, serveObservability } from '../observe/http.ts';
 import { registerUpstreamAliases } from '../observe/upstream-metrics.ts';
 import { Registry } from '../observe/metrics.ts';
+import { scheduleStartupPageDrop } from './startup-pages.ts';
 
 const SUMMARY =
   'Answer ARP (IPv4) and NDP (IPv6) for the given addresses on one NIC, with no Kubernetes: probe each ' +
@@ -165,6 +166,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   log.info('announce started', { nic: cfg.nic, addresses: cfg.addresses.length, probe: cfg.probe, metricsAddr: cfg.metricsAddr || undefined });
+  scheduleStartupPageDrop();
 
   const signal = await stop;
   await announcer.close();

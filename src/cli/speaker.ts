@@ -20,6 +20,7 @@ import { SharedInformers } from '../speaker/informers.ts';
 import { BgpController } from '../speaker/bgp-controller.ts';
 import { IpamController } from '../speaker/ipam-controller.ts';
 import { Layer2Controller } from '../speaker/layer2-controller.ts';
+import { scheduleStartupPageDrop } from './startup-pages.ts';
 
 const SUMMARY =
   'Run the openelb-ts speaker: IPAM (while holding the openelb-ipam Lease) and, with --enable-layer2, ARP/NDP answers for the external IPs this node is elected for.';
@@ -210,6 +211,7 @@ export async function run(argv: string[]): Promise<number> {
 
   for (const c of controllers) await c.start();
   log.info('speaker running', { node: cfg.nodeName, metricsAddr: cfg.metricsAddr || 'off', healthAddr: cfg.healthAddr || 'off' });
+  scheduleStartupPageDrop();
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -5,14 +5,14 @@
 //      priority (lower first), then name; a full one is skipped (OpenELB would stop there);
 //   4. else the default Eip of that family;
 //   5. else a failure whose message says why and how to fix it.
-// With annotation protocol.openelb.kubesphere.io/v1alpha1 (layer2 or bgp), as in OpenELB, only Eips
-// of that protocol qualify at every step; an Eip named or holding the requested IP with another
-// protocol is refused with the fix. Without it, any served protocol qualifies.
+// The legacy annotation protocol.openelb.kubesphere.io/v1alpha1 is accepted and ignored (SPEC.md §1,
+// Services): the Eip's protocol decides how an address is announced, so a Service is never left
+// pending over that annotation.
 // Pure: everything it needs comes through ChooseContext; it never changes state.
 import { type Family, familyName, type IP, ipToString } from '../net/ip.ts';
 import { formatRange, rangeContains } from './range.ts';
 import { allowsNamespace, DEFAULT_EIP_ANNOTATION, type Pool } from './pool.ts';
-import { EIP_ANNOTATION, PROTOCOL_ANNOTATION, requestedProtocol, type ServiceRequest } from './service-request.ts';
+import { EIP_ANNOTATION, type ServiceRequest } from './service-request.ts';
 import { canShare, type SharingParty } from './sharing.ts';
 import type { PoolVerdict } from './validate.ts';
 
@@ -22,7 +22,6 @@ export type ChoiceFailureReason =
   | 'RequestedIPNotInEip'
   | 'RequestedIPNotInPool'
   | 'PoolNotUsable'
-  | 'ProtocolMismatch'
   | 'PoolExhausted'
   | 'NoPool'
   | 'SharingLocalPolicy'
@@ -69,15 +68,6 @@ function takeRequested(ctx: ChooseContext, svc: ServiceRequest, p: Pool, ip: IP)
   return { ok: true, pool: p.name, family: ip.family, value: ip.value, ip: text, shared: holders.length > 0 };
 }
 
-function protocolMismatch(svc: ServiceRequest, want: string, pools: readonly Pool[], what: string): Choice {
-  const have = pools.map((p) => `${p.name} is ${p.protocol}`).join(', ');
-  return {
-    ok: false,
-    reason: 'ProtocolMismatch',
-    message: `Service ${svc.key} asks for protocol ${want} (annotation ${PROTOCOL_ANNOTATION}) but ${what} (${have}): use an Eip with spec.protocol: ${want}, or change or remove the annotation`,
-  };
-}
-
 function takeNext(ctx: ChooseContext, p: Pool, family: Family): Choice | undefined {
   const next = ctx.nextFree(p.name);
   if (next === undefined) return undefined;
@@ -98,8 +88,6 @@ export function chooseAddress(
   requestedSource = 'the request',
 ): Choice {
   const fam = familyName(family);
-  const want = requestedProtocol(svc);
-  const protocolOk = (p: Pool) => want === undefined || p.protocol === want;
 
   if (eipNames.length > 0) {
     const named: Pool[] = [];
@@ -115,19 +103,17 @@ export function chooseAddress(
       const desc = named.map((p) => (p.address.ok ? `${p.name} is ${familyName(p.address.value.family)}` : `${p.name} has an invalid spec.address`)).join(', ');
       return { ok: false, reason: 'FamilyMismatch', message: `Service ${svc.key} needs an ${fam} address but annotation ${EIP_ANNOTATION} names no ${fam} Eip (${desc}): name an ${fam} Eip (comma-separated, one per family)` };
     }
-    const wanted = ofFamily.filter(protocolOk);
-    if (wanted.length === 0) return protocolMismatch(svc, want as string, ofFamily, `the ${fam} Eip it names in annotation ${EIP_ANNOTATION} does not serve it`);
     if (requested) {
       const text = ipToString(requested.family, requested.value);
-      const p = wanted.find((x) => x.address.ok && rangeContains(x.address.value, requested));
+      const p = ofFamily.find((x) => x.address.ok && rangeContains(x.address.value, requested));
       if (!p) {
-        const ranges = wanted.map((x) => `${x.name} (${x.address.ok ? formatRange(x.address.value) : '?'})`).join(', ');
+        const ranges = ofFamily.map((x) => `${x.name} (${x.address.ok ? formatRange(x.address.value) : '?'})`).join(', ');
         return { ok: false, reason: 'RequestedIPNotInEip', message: `Service ${svc.key} requests ${text} (${requestedSource}), which is not in the Eip it names: ${ranges}: request an address inside that Eip or name the Eip that holds ${text}` };
       }
       return takeRequested(ctx, svc, p, requested);
     }
     let failure: Choice | undefined;
-    for (const p of wanted) {
+    for (const p of ofFamily) {
       const v = ctx.verdict(p.name);
       if (!v?.allocatable) {
         failure ??= { ok: false, reason: 'PoolNotUsable', message: `Service ${svc.key} names Eip ${p.name}, which is not usable: ${notUsableMessage(v, p.name)}` };
@@ -146,23 +132,21 @@ export function chooseAddress(
     if (containing.length === 0) {
       return { ok: false, reason: 'RequestedIPNotInPool', message: `Service ${svc.key} requests ${text} (${requestedSource}), which is in no Eip: request an address inside an Eip's spec.address, or create an Eip that holds ${text}` };
     }
-    const ofProtocol = containing.filter(protocolOk);
-    if (ofProtocol.length === 0) return protocolMismatch(svc, want as string, containing, `the Eip holding the requested ${text} does not serve it`);
-    const usable = ofProtocol.find((p) => ctx.verdict(p.name)?.allocatable) ?? (ofProtocol[0] as Pool);
+    const usable = containing.find((p) => ctx.verdict(p.name)?.allocatable) ?? (containing[0] as Pool);
     return takeRequested(ctx, svc, usable, requested);
   }
 
   const labels = ctx.namespaceLabels(svc.namespace);
   const allowed = ctx
     .poolsByAge()
-    .filter((p) => p.address.ok && p.address.value.family === family && protocolOk(p) && ctx.verdict(p.name)?.allocatable && allowsNamespace(p, svc.namespace, labels))
+    .filter((p) => p.address.ok && p.address.value.family === family && ctx.verdict(p.name)?.allocatable && allowsNamespace(p, svc.namespace, labels))
     .sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const p of allowed) {
     const c = takeNext(ctx, p, family);
     if (c) return c;
   }
 
-  const def = ctx.poolsByAge().find((p) => ctx.verdict(p.name)?.effectiveDefault && p.address.ok && p.address.value.family === family && protocolOk(p));
+  const def = ctx.poolsByAge().find((p) => ctx.verdict(p.name)?.effectiveDefault && p.address.ok && p.address.value.family === family);
   if (def) {
     if (!ctx.verdict(def.name)?.allocatable) {
       return { ok: false, reason: 'PoolNotUsable', message: `the default ${fam} Eip ${def.name} is not usable: ${notUsableMessage(ctx.verdict(def.name), def.name)}` };
@@ -177,10 +161,9 @@ export function chooseAddress(
   if (allowed.length > 0) {
     return { ok: false, reason: 'PoolExhausted', message: `every ${fam} Eip for namespace ${svc.namespace} (${allowed.map((p) => p.name).join(', ')}) is full and there is no default ${fam} Eip: release a Service, enlarge an Eip, or add another Eip` };
   }
-  const of = want === undefined ? '' : ` ${want}`;
   return {
     ok: false,
     reason: 'NoPool',
-    message: `no${of} ${fam} Eip for Service ${svc.key}${want === undefined ? '' : ` (annotation ${PROTOCOL_ANNOTATION}: ${want})`}: no usable${of} Eip lists namespace ${svc.namespace} (spec.namespaces or spec.namespaceSelector) and there is no usable default${of} ${fam} Eip; annotate the Service with ${EIP_ANNOTATION}: <eip>, add ${svc.namespace} to an Eip's spec.namespaces, or mark an Eip with ${DEFAULT_EIP_ANNOTATION}: "true"`,
+    message: `no ${fam} Eip for Service ${svc.key}: no usable Eip lists namespace ${svc.namespace} (spec.namespaces or spec.namespaceSelector) and there is no usable default ${fam} Eip; annotate the Service with ${EIP_ANNOTATION}: <eip>, add ${svc.namespace} to an Eip's spec.namespaces, or mark an Eip with ${DEFAULT_EIP_ANNOTATION}: "true"`,
   };
 }

@@ -9,11 +9,8 @@ export const LB_CLASS = 'openelb.kubesphere.io/layer2';
 export const EIP_ANNOTATION = 'eip.openelb.kubesphere.io/v1alpha2';
 /** Requests specific IP(s); wins over spec.loadBalancerIP. */
 export const IP_ANNOTATION = 'eip.openelb.kubesphere.io/v1alpha1';
-/**
- * The protocol a Service wants (layer2, bgp), as in OpenELB: only Eips of that protocol are drawn
- * from. Absent: any served protocol (the Eip decides). An address already held is kept.
- */
-export const PROTOCOL_ANNOTATION = 'protocol.openelb.kubesphere.io/v1alpha1';
+/** Accepted and ignored (the Eip's protocol decides). */
+export const LEGACY_PROTOCOL_ANNOTATION = 'protocol.openelb.kubesphere.io/v1alpha1';
 export const SERVICE_FINALIZER = 'finalizer.lb.kubesphere.io/v1alpha1';
 export const EIP_FINALIZER = 'finalizer.ipam.kubesphere.io/v1alpha1';
 
@@ -79,12 +76,6 @@ export function requestedIPTexts(svc: ServiceRequest): { texts: string[]; source
   if (ann.length > 0) return { texts: ann, source: `annotation ${IP_ANNOTATION}` };
   const lb = splitList(svc.loadBalancerIP);
   return { texts: lb, source: 'spec.loadBalancerIP' };
-}
-
-/** The protocol the Service asks for (annotation protocol.openelb.kubesphere.io/v1alpha1), if any. */
-export function requestedProtocol(svc: ServiceRequest): string | undefined {
-  const v = svc.annotations?.[PROTOCOL_ANNOTATION]?.trim();
-  return v ? v : undefined;
 }
 
 /** Eip names from the annotation (comma-separated, so a dual-stack Service can name one per family). */

@@ -220,7 +220,7 @@ test('unsupported protocol (vip): condition and event; never allocated from', as
   assert.deepEqual(ips(await getService(c, w.ns, s)), []);
 });
 
-test('bgp and empty-protocol Eips are served; the protocol annotation picks the pool of its protocol', async (t) => {
+test('bgp and empty-protocol Eips are served; the legacy protocol annotation is accepted and ignored', async (t) => {
   const w = await world(t);
   const bgp = await w.eip({ address: `${w.net}.0/29`, protocol: 'bgp' });
   const empty = await w.eip({ address: `${w.net}.8/29`, protocol: '' });
@@ -232,11 +232,9 @@ test('bgp and empty-protocol Eips are served; the protocol annotation picks the 
   const b = await w.svc({ annotations: named(empty) });
   await waitIPs(c, w.ns, a, [`${w.net}.0`]);
   await waitIPs(c, w.ns, b, [`${w.net}.8`]);
-  // Asking for bgp from a layer2 Eip is refused with the fix; nothing is assigned.
+  // The Eip's protocol decides (SPEC.md §1): annotated bgp, named a layer2 Eip, served from it.
   const m = await w.svc({ annotations: { ...named(l2), 'protocol.openelb.kubesphere.io/v1alpha1': 'bgp' } });
-  const ev = await waitEvent(c, w.ns, m, 'AssignIPFailed');
-  assert.match(ev.message, /asks for protocol bgp .* use an Eip with spec\.protocol: bgp/);
-  assert.deepEqual(ips(await getService(c, w.ns, m)), []);
+  await waitIPs(c, w.ns, m, [`${w.net}.16`]);
 });
 
 test('disable: true stops new allocations only', async (t) => {

@@ -4,6 +4,7 @@
 // (10.99.0.1/24, fd00:99::1/64); VIP4/VIP6 are on no NIC of the server (only on its lo, with
 // arp_ignore=1, so pings are accepted but only our responder can answer ARP/NDP for them).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { denoArgv, exec, Lab, listNamespaces, tsxArgv, type Child, type Netns } from '../../scripts/kit/netns.ts';
 
@@ -140,6 +141,36 @@ for (const [runtime, argvFor] of RUNTIMES) {
     await until(async () => (await client.neighbour(VIP4, 'eth0'))?.mac === serverMac, 'IPv4 neighbour entry flips to our MAC', child, 3000);
     await until(async () => (await client.neighbour(VIP6, 'eth0'))?.mac === serverMac, 'IPv6 neighbour entry flips to our MAC', child, 3000);
     await stopWithin1s(child, 'SIGINT');
+  });
+}
+
+// native-bindings/startup-pages.ts: two seconds after start-up the command unmaps the clean pages
+// of its program files that start-up touched. What must hold: answers keep coming afterwards (the
+// pages come back from the page cache when needed), and the resident program pages really drop
+// (compared with the same command told to keep them, OPENELB_TS_DROP_STARTUP_PAGES=0).
+for (const [runtime, argvFor] of RUNTIMES) {
+  test(`${runtime}: after giving back its start-up pages it still answers ARP and NDP, with fewer program pages resident`, async (t) => {
+    const { client, server, serverMac } = await pair(t);
+    const rssFileKb = (pid: number): number => Number(/RssFile:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    const resident: number[] = [];
+    for (const keep of ['0', '']) {
+      const child = server.spawn(argvFor(MAIN, 'announce', '--interface', 'eth0', '--address', VIP4, '--address', VIP6, '--probe-ms', '100', '--log-level', 'debug'), {
+        env: keep ? { OPENELB_TS_DROP_STARTUP_PAGES: keep } : {},
+      });
+      await until(() => stateOf(child, VIP4) === 'announcing', 'announcing', child, 30_000);
+      if (keep) await sleep(3000);
+      else await until(() => /"gave back start-up pages","mappings":[1-9]/.test(child.stderr), 'the start-up pages given back', child, 10_000);
+      resident.push(rssFileKb(child.pid!));
+      const a = await client.exec(['arping', '-c', '3', '-w', '5', '-I', 'eth0', VIP4]);
+      assert.match(a.stdout, /Received 3 response/, `arping: ${a.stdout}\n${child.stderr}`);
+      assert.match(a.stdout, new RegExp(`\\[${serverMac}\\]`, 'i'));
+      const n = await client.exec(['ndisc6', '-n', '-m', '-r', '2', '-w', '1000', VIP6, 'eth0']);
+      assert.match(n.stdout.toLowerCase(), new RegExp(`target link-layer address: ${serverMac}`), `ndisc6: ${n.stdout}\n${child.stderr}`);
+      await stopWithin1s(child);
+    }
+    const [kept, dropped] = resident as [number, number];
+    t.diagnostic(`${runtime}: resident program/library pages ${kept} kB kept, ${dropped} kB after giving back`);
+    assert.ok(dropped < kept * 0.8, `resident file pages: ${dropped} kB after giving back vs ${kept} kB kept`);
   });
 }
 

@@ -420,7 +420,7 @@ test('bgp and empty-protocol Eips are served: allocation, Ready condition "on bg
   assert.deepEqual(out.pools.get('bgp-eip')?.conditions[0], { type: 'Ready', status: 'True', reason: 'Ready', message: 'Eip bgp-eip serves 172.22.0.2-172.22.0.10 (9 addresses) on bgp' });
 });
 
-test('protocol annotation: only Eips of that protocol are drawn from, at every step of pool choice', () => {
+test('legacy protocol annotation: accepted and ignored, the Eip decides (SPEC.md §1)', () => {
   const P = 'protocol.openelb.kubesphere.io/v1alpha1';
   const pools = [
     eip('l2-team', '10.1.0.0/28', { namespaces: ['team'], priority: 1 }),
@@ -430,30 +430,25 @@ test('protocol annotation: only Eips of that protocol are drawn from, at every s
   const out = reconcileAll({
     pools,
     services: [
-      svc('team/any', {}), // no annotation: priority wins, whatever the protocol
-      svc('team/bgp', {}, { [P]: 'bgp' }),
-      svc('other/bgp', {}, { [P]: 'bgp' }), // only a layer2 default exists for it
-      svc('other/l2', {}, { [P]: 'layer2' }),
+      svc('team/any', {}),
+      svc('team/bgp', {}, { [P]: 'bgp' }), // priority wins, as without the annotation
+      svc('other/bgp', {}, { [P]: 'bgp' }), // the layer2 default serves it
       svc('team/named', {}, { [P]: 'bgp', [EIP]: 'l2-team' }),
       svc('team/ip', {}, { [P]: 'layer2', [IPANN]: '10.2.0.9' }),
+      svc('team/garbage', {}, { [P]: 'no-such-protocol' }),
     ],
     namespaces: { team: {}, other: {} },
   });
   assert.deepEqual(get(out.services, 'team/any').ips, ['10.1.0.0']);
-  assert.deepEqual(get(out.services, 'team/bgp').ips, ['10.2.0.0']);
-  assert.deepEqual(get(out.services, 'other/l2').ips, ['10.3.0.0']);
-  const noBgp = get(out.services, 'other/bgp');
-  assert.equal(noBgp.failure?.reason, 'NoPool');
-  assert.match(noBgp.failure?.message ?? '', /^no bgp IPv4 Eip for Service other\/bgp \(annotation protocol\.openelb\.kubesphere\.io\/v1alpha1: bgp\)/);
-  const named = get(out.services, 'team/named');
-  assert.equal(named.failure?.reason, 'ProtocolMismatch');
-  assert.match(named.failure?.message ?? '', /asks for protocol bgp \(annotation protocol\.openelb\.kubesphere\.io\/v1alpha1\) but the IPv4 Eip it names .* \(l2-team is layer2\): use an Eip with spec\.protocol: bgp, or change or remove the annotation/);
-  const ip = get(out.services, 'team/ip');
-  assert.equal(ip.failure?.reason, 'ProtocolMismatch');
-  assert.match(ip.failure?.message ?? '', /the Eip holding the requested 10\.2\.0\.9 does not serve it \(bgp-team is bgp\)/);
+  assert.deepEqual(get(out.services, 'team/bgp').ips, ['10.1.0.1']);
+  assert.deepEqual(get(out.services, 'other/bgp').ips, ['10.3.0.0']);
+  assert.deepEqual(get(out.services, 'team/named').ips, ['10.1.0.2']);
+  assert.deepEqual(get(out.services, 'team/ip').ips, ['10.2.0.9']);
+  assert.deepEqual(get(out.services, 'team/garbage').ips, ['10.1.0.3']);
+  for (const k of ['team/any', 'team/bgp', 'other/bgp', 'team/named', 'team/ip', 'team/garbage']) assert.equal(get(out.services, k).failure, undefined, k);
 });
 
-test('protocol annotation added later: an address already held is kept, never re-drawn', () => {
+test('legacy protocol annotation added later: an address already held is kept, never re-drawn', () => {
   const P = 'protocol.openelb.kubesphere.io/v1alpha1';
   const out = reconcileAll({
     pools: [eip('l2', '10.1.0.0/28', {}, { statusUsed: { '10.1.0.3': 'ns/a' } })],
