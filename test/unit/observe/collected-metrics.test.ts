@@ -8,9 +8,10 @@ import { L2_METRICS } from '../../../src/l2/announcer.ts';
 import { Registry } from '../../../src/observe/metrics.ts';
 import { registerUpstreamAliases } from '../../../src/observe/upstream-metrics.ts';
 
+/** Value of `series` (name and labels as rendered) in an exposition text, undefined if absent. */
 function line(text: string, series: string): number | undefined {
-  const l = text.split('\n').find((x) => x.startsWith(series + ' '));
-  return l === undefined ? undefined : Number(l.slice(series.length + 1));
+  const values = new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+  return values.get(series);
 }
 
 test("a collected metric renders its source's state at each scrape, sorted labels, and upstream's alias sums it", () => {
