@@ -10,7 +10,8 @@
 // - responder.ts: the packet loop that answers on a NIC's sockets;
 // - l2-metrics.ts: the metric families and publishing the responders' counters on scrape;
 // - report-limiter.ts: the bound on conflict reports (anyone on the LAN can cause them).
-// This file wires them: timers per address, and the reactions to what a NIC port reports.
+// - schedule.ts: one timer for every address's next step (probe, burst, refresh, re-probe).
+// This file wires them: each address's next step, and the reactions to what a NIC port reports.
 //
 // Failure policy: nothing here throws out of update(). A NIC that is missing, or a socket that
 // cannot be opened (no CAP_NET_RAW), puts its addresses in state 'error' with the message, logs
@@ -35,6 +36,7 @@ import { L2Metrics } from './l2-metrics.ts';
 import { NicPort, type NicPortEvents } from './nic-port.ts';
 import type { ConflictWhy } from './respond.ts';
 import { ReportLimiter } from './report-limiter.ts';
+import { Schedule, type Scheduled } from './schedule.ts';
 import { newCounts, type AddressCounts, type Family, type Responder } from './responder.ts';
 
 export type { AddressStatus, AnnounceState, Conflict } from './address-state.ts';
@@ -75,9 +77,10 @@ export interface AnnouncerOptions {
   onStateChange?: (ip: string, s: AnnounceState) => void;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
+/** What an address does when its schedule fires (null: nothing scheduled). */
+type Step = 'probe' | 'announce' | 'reprobe' | null;
 
-interface Entry {
+interface Entry extends Scheduled {
   ip: string;
   family: Family;
   nic: string;
@@ -85,7 +88,9 @@ interface Entry {
   state: AnnounceState | null;
   conflictMac?: string;
   error?: string;
-  timer: Timer | null;
+  step: Step;
+  /** Probes sent in the current probing round. */
+  probesSent: number;
   burstLeft: number;
   /** Last other MAC recorded for a claim while announcing: recorded once per change, never fought. */
   lastClaimMac?: string;
@@ -105,6 +110,7 @@ export class Announcer {
   readonly #limiter: ReportLimiter;
   readonly #entries = new Map<string, Entry>();
   readonly #ports = new Map<string, Port>();
+  readonly #schedule = new Schedule<Entry>((e) => this.#due(e));
   readonly #unregister: () => void;
   #closed = false;
 
@@ -192,6 +198,7 @@ export class Announcer {
     const n = this.#entries.size;
     for (const e of [...this.#entries.values()]) this.#release(e, false);
     for (const p of [...this.#ports.values()]) this.#closePort(p);
+    this.#schedule.close();
     this.#unregister();
     this.#m.close();
     log.info('announcer closed: no longer answering', { addresses: n });
@@ -207,7 +214,10 @@ export class Announcer {
       nic,
       probe,
       state: null,
-      timer: null,
+      due: 0,
+      slot: -1,
+      step: null,
+      probesSent: 0,
       burstLeft: 0,
       counts: newCounts(),
       conflictsProbe: 0,
@@ -221,7 +231,7 @@ export class Announcer {
 
   /** Opens what the address needs and begins probing or announcing; on failure, state 'error'. */
   #start(port: Port, e: Entry): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     const r = port.ensureSocket(e.family);
     if (!r) {
       this.#fail(port, e, port.error ?? 'cannot open packet socket');
@@ -245,29 +255,31 @@ export class Announcer {
     r.stopAnswering(e.ip);
     r.probing.add(e.ip);
     this.#setState(e, 'probing');
-    let sent = 0;
-    const step = (): void => {
-      e.timer = null;
-      if (e.state !== 'probing') return;
-      const next = probeStep(sent, this.#opts.probeMs);
-      if (next.kind === 'send') {
-        sent++;
-        r.send(e.family, probeFrame(e.ip, r.mac));
-        e.timer = setTimeout(step, next.waitMs);
-        return;
-      }
-      // Nobody answered within probeMs: the address is free (or was freed) on this link.
-      if (e.conflictMac !== undefined) log.info('address is free again, announcing', { ip: e.ip, nic: e.nic, previousMac: e.conflictMac });
-      delete e.conflictMac;
-      this.#beginAnnounce(port, e);
-    };
-    step();
+    e.probesSent = 0;
+    this.#probeStep(port, e);
+  }
+
+  #probeStep(port: Port, e: Entry): void {
+    if (e.state !== 'probing') return;
+    const next = probeStep(e.probesSent, this.#opts.probeMs);
+    if (next.kind === 'send') {
+      const r = port.responder;
+      if (!r) return this.#fail(port, e, port.error ?? 'socket closed');
+      e.probesSent++;
+      r.send(e.family, probeFrame(e.ip, r.mac));
+      this.#after(e, 'probe', next.waitMs);
+      return;
+    }
+    // Nobody answered within probeMs: the address is free (or was freed) on this link.
+    if (e.conflictMac !== undefined) log.info('address is free again, announcing', { ip: e.ip, nic: e.nic, previousMac: e.conflictMac });
+    delete e.conflictMac;
+    this.#beginAnnounce(port, e);
   }
 
   #beginAnnounce(port: Port, e: Entry): void {
     const r = port.responder;
     if (!r) return this.#fail(port, e, port.error ?? 'socket closed');
-    this.#clearTimer(e);
+    this.#unschedule(e);
     r.probing.delete(e.ip);
     r.answer(e.ip, e.counts);
     delete e.error;
@@ -277,17 +289,18 @@ export class Announcer {
 
   /** Announces now and burstCount-1 more times, then refreshes every refreshMs. */
   #burst(port: Port, e: Entry): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     e.burstLeft = this.#opts.burstCount;
-    const step = (): void => {
-      e.timer = null;
-      if (e.state !== 'announcing' || port.responder === null) return;
-      this.#announceOnce(port.responder, e);
-      if (e.burstLeft > 0) e.burstLeft--;
-      const next = nextAnnouncementMs(e.burstLeft, this.#opts.burstIntervalMs, this.#opts.refreshMs, Math.random());
-      if (next !== null) e.timer = setTimeout(step, next);
-    };
-    step();
+    this.#announceStep(port, e);
+  }
+
+  /** One announcement of the burst or the refresh, and the next one scheduled. */
+  #announceStep(port: Port, e: Entry): void {
+    if (e.state !== 'announcing' || port.responder === null) return;
+    this.#announceOnce(port.responder, e);
+    if (e.burstLeft > 0) e.burstLeft--;
+    const next = nextAnnouncementMs(e.burstLeft, this.#opts.burstIntervalMs, this.#opts.refreshMs, Math.random());
+    if (next !== null) this.#after(e, 'announce', next);
   }
 
   #announceOnce(r: Responder, e: Entry): void {
@@ -300,7 +313,7 @@ export class Announcer {
   }
 
   #fail(port: Port, e: Entry, message: string): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     port.responder?.stopAnswering(e.ip);
     port.responder?.probing.delete(e.ip);
     e.error = message;
@@ -313,7 +326,7 @@ export class Announcer {
   }
 
   #release(e: Entry, logIt = true): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     this.#entries.delete(e.ip);
     this.#limiter.forget(e.ip);
     const port = this.#ports.get(e.nic);
@@ -344,9 +357,25 @@ export class Announcer {
     if (cb) guard(() => cb(e.ip, s));
   }
 
-  #clearTimer(e: Entry): void {
-    if (e.timer !== null) clearTimeout(e.timer);
-    e.timer = null;
+  #unschedule(e: Entry): void {
+    this.#schedule.cancel(e);
+    e.step = null;
+  }
+
+  #after(e: Entry, step: Step, ms: number): void {
+    e.step = step;
+    this.#schedule.at(e, ms);
+  }
+
+  /** An address's scheduled step is due. Its port is the one of its NIC while it is held. */
+  #due(e: Entry): void {
+    const step = e.step;
+    e.step = null;
+    const port = this.#ports.get(e.nic);
+    if (!port || this.#entries.get(e.ip) !== e) return;
+    if (step === 'probe') this.#probeStep(port, e);
+    else if (step === 'announce') this.#announceStep(port, e);
+    else if (step === 'reprobe' && e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
   }
 
   // ---- what a NIC port reports
@@ -407,17 +436,14 @@ export class Announcer {
   #probeClaimed(port: Port, ip: string, mac: string): void {
     const e = port.addresses.get(ip);
     if (!e || !claimEndsProbe(e.state)) return;
-    this.#clearTimer(e);
+    this.#unschedule(e);
     port.responder?.probing.delete(ip);
     e.conflictMac = mac;
     e.conflictsProbe++;
     this.#setState(e, 'conflict');
     const cb = this.#opts.onConflict;
     if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'probe' }));
-    e.timer = setTimeout(() => {
-      e.timer = null;
-      if (e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
-    }, jittered(this.#opts.reprobeMs, Math.random()));
+    this.#after(e, 'reprobe', jittered(this.#opts.reprobeMs, Math.random()));
   }
 }
 
