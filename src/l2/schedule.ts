@@ -78,11 +78,15 @@ export class Schedule<T extends Scheduled> {
     this.#timer = null;
     this.#armedFor = Infinity;
     const t = this.now();
-    for (let top = this.#heap[0]; top !== undefined && top.due <= t; top = this.#heap[0]) {
-      this.cancel(top);
-      this.fire(top);
+    try {
+      for (let top = this.#heap[0]; top !== undefined && top.due <= t; top = this.#heap[0]) {
+        this.cancel(top);
+        this.fire(top);
+      }
+    } finally {
+      // Armed again even if an item's step threw: the other items must keep their schedule.
+      this.#arm();
     }
-    this.#arm();
   };
 
   #up(i: number): void {
