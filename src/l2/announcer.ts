@@ -10,7 +10,8 @@
 // - responder.ts: the packet loop that answers on a NIC's sockets;
 // - l2-metrics.ts: the metric families and publishing the responders' counters on scrape;
 // - report-limiter.ts: the bound on conflict reports (anyone on the LAN can cause them).
-// This file wires them: timers per address, and the reactions to what a NIC port reports.
+// - schedule.ts: one timer for every address's next step (probe, burst, refresh, re-probe).
+// This file wires them: each address's next step, and the reactions to what a NIC port reports.
 //
 // Failure policy: nothing here throws out of update(). A NIC that is missing, or a socket that
 // cannot be opened (no CAP_NET_RAW), puts its addresses in state 'error' with the message, logs
@@ -31,10 +32,11 @@ import {
 } from './address-state.ts';
 import { announcementFrames, probeFrame } from './announce.ts';
 import { canonicalIP } from '../net/ip.ts';
-import { type AddressLabels, L2Metrics } from './l2-metrics.ts';
+import { L2Metrics } from './l2-metrics.ts';
 import { NicPort, type NicPortEvents } from './nic-port.ts';
 import type { ConflictWhy } from './respond.ts';
 import { ReportLimiter } from './report-limiter.ts';
+import { Schedule, type Scheduled } from './schedule.ts';
 import { newCounts, type AddressCounts, type Family, type Responder } from './responder.ts';
 
 export type { AddressStatus, AnnounceState, Conflict } from './address-state.ts';
@@ -75,9 +77,10 @@ export interface AnnouncerOptions {
   onStateChange?: (ip: string, s: AnnounceState) => void;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
+/** What an address does when its schedule fires (null: nothing scheduled). */
+type Step = 'probe' | 'announce' | 'reprobe' | null;
 
-interface Entry {
+interface Entry extends Scheduled {
   ip: string;
   family: Family;
   nic: string;
@@ -85,17 +88,17 @@ interface Entry {
   state: AnnounceState | null;
   conflictMac?: string;
   error?: string;
-  timer: Timer | null;
+  step: Step;
+  /** Probes sent in the current probing round. */
+  probesSent: number;
   burstLeft: number;
   /** Last other MAC recorded for a claim while announcing: recorded once per change, never fought. */
   lastClaimMac?: string;
-  /** Announcement frames, and the responder (so the MAC) they were built for. */
-  frames: Uint8Array[] | null;
-  framesFor: Responder | null;
-  labels: AddressLabels;
-  /** Counted by the responder in plain numbers; `published` is what the registry has already seen. */
+  /** Counted by the responder in plain numbers; read by the metrics at each scrape. */
   counts: AddressCounts;
-  published: AddressCounts;
+  /** Claims by other MACs seen while probing / while announcing (the conflicts counter). */
+  conflictsProbe: number;
+  conflictsAnnounced: number;
 }
 
 type Port = NicPort<Entry>;
@@ -107,6 +110,7 @@ export class Announcer {
   readonly #limiter: ReportLimiter;
   readonly #entries = new Map<string, Entry>();
   readonly #ports = new Map<string, Port>();
+  readonly #schedule = new Schedule<Entry>((e) => this.#due(e));
   readonly #unregister: () => void;
   #closed = false;
 
@@ -128,13 +132,12 @@ export class Announcer {
     };
     this.#limiter = opts.conflictReports ?? new ReportLimiter();
     const r = opts.registry ?? new Registry();
-    this.#m = new L2Metrics(r);
+    this.#m = new L2Metrics(r, () => this.#entries.values());
     this.#unregister = r.onCollect(() => this.#publish());
   }
 
-  /** Moves the responders' plain-number counters into the registry (runs on every scrape). */
+  /** Moves the NIC responders' plain-number counters into the registry (runs on every scrape). */
   #publish(): void {
-    for (const e of this.#entries.values()) this.#m.publishAddress(e.labels, e.counts, e.published);
     for (const port of this.#ports.values()) port.publish();
   }
 
@@ -210,7 +213,9 @@ export class Announcer {
     const n = this.#entries.size;
     for (const e of [...this.#entries.values()]) this.#release(e, false);
     for (const p of [...this.#ports.values()]) this.#closePort(p);
+    this.#schedule.close();
     this.#unregister();
+    this.#m.close();
     log.info('announcer closed: no longer answering', { addresses: n });
     return Promise.resolve();
   }
@@ -224,13 +229,14 @@ export class Announcer {
       nic,
       probe,
       state: null,
-      timer: null,
+      due: 0,
+      slot: -1,
+      step: null,
+      probesSent: 0,
       burstLeft: 0,
-      frames: null,
-      framesFor: null,
-      labels: { ip, nic },
       counts: newCounts(),
-      published: newCounts(),
+      conflictsProbe: 0,
+      conflictsAnnounced: 0,
     };
     this.#entries.set(ip, e);
     const port = this.#port(nic);
@@ -240,7 +246,7 @@ export class Announcer {
 
   /** Opens what the address needs and begins probing or announcing; on failure, state 'error'. */
   #start(port: Port, e: Entry): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     const r = port.ensureSocket(e.family);
     if (!r) {
       this.#fail(port, e, port.error ?? 'cannot open packet socket');
@@ -264,29 +270,31 @@ export class Announcer {
     r.stopAnswering(e.ip);
     r.probing.add(e.ip);
     this.#setState(e, 'probing');
-    let sent = 0;
-    const step = (): void => {
-      e.timer = null;
-      if (e.state !== 'probing') return;
-      const next = probeStep(sent, this.#opts.probeMs);
-      if (next.kind === 'send') {
-        sent++;
-        r.send(e.family, probeFrame(e.ip, r.mac));
-        e.timer = setTimeout(step, next.waitMs);
-        return;
-      }
-      // Nobody answered within probeMs: the address is free (or was freed) on this link.
-      if (e.conflictMac !== undefined) log.info('address is free again, announcing', { ip: e.ip, nic: e.nic, previousMac: e.conflictMac });
-      delete e.conflictMac;
-      this.#beginAnnounce(port, e);
-    };
-    step();
+    e.probesSent = 0;
+    this.#probeStep(port, e);
+  }
+
+  #probeStep(port: Port, e: Entry): void {
+    if (e.state !== 'probing') return;
+    const next = probeStep(e.probesSent, this.#opts.probeMs);
+    if (next.kind === 'send') {
+      const r = port.responder;
+      if (!r) return this.#fail(port, e, port.error ?? 'socket closed');
+      e.probesSent++;
+      r.send(e.family, probeFrame(e.ip, r.mac));
+      this.#after(e, 'probe', next.waitMs);
+      return;
+    }
+    // Nobody answered within probeMs: the address is free (or was freed) on this link.
+    if (e.conflictMac !== undefined) log.info('address is free again, announcing', { ip: e.ip, nic: e.nic, previousMac: e.conflictMac });
+    delete e.conflictMac;
+    this.#beginAnnounce(port, e);
   }
 
   #beginAnnounce(port: Port, e: Entry): void {
     const r = port.responder;
     if (!r) return this.#fail(port, e, port.error ?? 'socket closed');
-    this.#clearTimer(e);
+    this.#unschedule(e);
     r.probing.delete(e.ip);
     r.answer(e.ip, e.counts);
     delete e.error;
@@ -296,31 +304,31 @@ export class Announcer {
 
   /** Announces now and burstCount-1 more times, then refreshes every refreshMs. */
   #burst(port: Port, e: Entry): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     e.burstLeft = this.#opts.burstCount;
-    const step = (): void => {
-      e.timer = null;
-      if (e.state !== 'announcing' || port.responder === null) return;
-      this.#announceOnce(port.responder, e);
-      if (e.burstLeft > 0) e.burstLeft--;
-      const next = nextAnnouncementMs(e.burstLeft, this.#opts.burstIntervalMs, this.#opts.refreshMs, Math.random());
-      if (next !== null) e.timer = setTimeout(step, next);
-    };
-    step();
+    this.#announceStep(port, e);
+  }
+
+  /** One announcement of the burst or the refresh, and the next one scheduled. */
+  #announceStep(port: Port, e: Entry): void {
+    if (e.state !== 'announcing' || port.responder === null) return;
+    this.#announceOnce(port.responder, e);
+    if (e.burstLeft > 0) e.burstLeft--;
+    const next = nextAnnouncementMs(e.burstLeft, this.#opts.burstIntervalMs, this.#opts.refreshMs, Math.random());
+    if (next !== null) this.#after(e, 'announce', next);
   }
 
   #announceOnce(r: Responder, e: Entry): void {
-    if (e.framesFor !== r || e.frames === null) {
-      e.frames = announcementFrames(e.ip, r.mac);
-      e.framesFor = r;
-    }
-    for (const f of e.frames) {
+    // Built at each announcement, not kept: a few small frames per address every refreshMs cost
+    // microseconds, while keeping them cost ~0.5 KB of heap per address (typed arrays and their
+    // backing stores), and a frame built now always carries the NIC's current MAC.
+    for (const f of announcementFrames(e.ip, r.mac)) {
       if (r.send(e.family, f)) e.counts.gratuitous++;
     }
   }
 
   #fail(port: Port, e: Entry, message: string): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     port.responder?.stopAnswering(e.ip);
     port.responder?.probing.delete(e.ip);
     e.error = message;
@@ -333,7 +341,7 @@ export class Announcer {
   }
 
   #release(e: Entry, logIt = true): void {
-    this.#clearTimer(e);
+    this.#unschedule(e);
     this.#entries.delete(e.ip);
     this.#limiter.forget(e.ip);
     const port = this.#ports.get(e.nic);
@@ -350,14 +358,12 @@ export class Announcer {
       }
       if (port.addresses.size === 0) this.#closePort(port);
     }
-    this.#m.removeAddress(e.ip);
     if (logIt) log.info('released address', { ip: e.ip, nic: e.nic });
   }
 
   #setState(e: Entry, s: AnnounceState): void {
     if (e.state === s) return;
-    this.#m.state(e.labels, e.state, s);
-    e.state = s;
+    e.state = s; // the state gauge reads it at the next scrape
     const fields: Record<string, unknown> = { ip: e.ip, nic: e.nic, state: s };
     if (s === 'error') fields['error'] = e.error;
     if (s === 'conflict') fields['otherMac'] = e.conflictMac;
@@ -366,9 +372,25 @@ export class Announcer {
     if (cb) guard(() => cb(e.ip, s));
   }
 
-  #clearTimer(e: Entry): void {
-    if (e.timer !== null) clearTimeout(e.timer);
-    e.timer = null;
+  #unschedule(e: Entry): void {
+    this.#schedule.cancel(e);
+    e.step = null;
+  }
+
+  #after(e: Entry, step: Step, ms: number): void {
+    e.step = step;
+    this.#schedule.at(e, ms);
+  }
+
+  /** An address's scheduled step is due. Its port is the one of its NIC while it is held. */
+  #due(e: Entry): void {
+    const step = e.step;
+    e.step = null;
+    const port = this.#ports.get(e.nic);
+    if (!port || this.#entries.get(e.ip) !== e) return;
+    if (step === 'probe') this.#probeStep(port, e);
+    else if (step === 'announce') this.#announceStep(port, e);
+    else if (step === 'reprobe' && e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
   }
 
   // ---- what a NIC port reports
@@ -411,7 +433,7 @@ export class Announcer {
     if (!e || !claimChangesOwner(e.state, e.lastClaimMac, mac)) return;
     e.lastClaimMac = mac;
     e.conflictMac = mac;
-    this.#m.conflict(e.labels, 'announced');
+    e.conflictsAnnounced++;
     const onClaim = this.#opts.onClaim;
     if (onClaim) guard(() => onClaim({ ip, nic: e.nic, mac, phase: 'announced' }));
     // Not fought (see claimChangesOwner), and reported within a bound per IP and per MAC: two
@@ -429,17 +451,14 @@ export class Announcer {
   #probeClaimed(port: Port, ip: string, mac: string): void {
     const e = port.addresses.get(ip);
     if (!e || !claimEndsProbe(e.state)) return;
-    this.#clearTimer(e);
+    this.#unschedule(e);
     port.responder?.probing.delete(ip);
     e.conflictMac = mac;
-    this.#m.conflict(e.labels, 'probe');
+    e.conflictsProbe++;
     this.#setState(e, 'conflict');
     const cb = this.#opts.onConflict;
     if (cb) guard(() => cb({ ip, nic: e.nic, mac, phase: 'probe' }));
-    e.timer = setTimeout(() => {
-      e.timer = null;
-      if (e.state === 'conflict' && port.responder) this.#beginProbe(port, e);
-    }, jittered(this.#opts.reprobeMs, Math.random()));
+    this.#after(e, 'reprobe', jittered(this.#opts.reprobeMs, Math.random()));
   }
 }
 

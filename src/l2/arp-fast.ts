@@ -31,7 +31,7 @@ export const ARP_REPLY_LENGTH = 42;
  * writes the unicast reply (42 bytes, sender = `mac`) into `out` and returns the target key.
  * Otherwise returns -1 and leaves `out` alone.
  */
-export function fastArpReply(frame: Uint8Array, length: number, mac: Uint8Array, owned: ReadonlySet<number>, out: Uint8Array): number {
+export function fastArpReply(frame: Uint8Array, length: number, mac: Uint8Array, owned: { has(key: number): boolean }, out: Uint8Array): number {
   const f = frame;
   if (length < 42 || f[12] !== 0x08 || f[13] !== 0x06) return -1;
   // htype 1, ptype 0x0800, hlen 6, plen 4, op 1

@@ -1,7 +1,8 @@
 // Metrics publishing for the Layer 2 announcer: the metric families, and moving the responders'
 // plain-number counters into the registry when /metrics is scraped (the packet path never touches
-// the registry). Series of a released address or a closed NIC are removed here too.
-import { Registry, type Counter, type Gauge } from '../observe/metrics.ts';
+// the registry). The per-address series are read from the announcer's records at each scrape;
+// the per-NIC series are stored, and removed here when their NIC closes.
+import { Registry, type Counter } from '../observe/metrics.ts';
 import type { AnnounceState } from './address-state.ts';
 import type { AddressCounts } from './responder.ts';
 import type { RejectReason } from './result.ts';
@@ -18,8 +19,22 @@ export const L2_METRICS = {
   state: 'openelb_l2_address_state',
 } as const;
 
-// A type, not an interface, so it is assignable to the registry's string-indexed label sets.
-export type AddressLabels = { ip: string; nic: string };
+/**
+ * What the metrics read of one announced address at a scrape: the announcer's own record of it.
+ * The per-address series are not stored in the registry but read from these records when
+ * /metrics is scraped, so an address costs the registry nothing between scrapes (a stored series
+ * per metric per address was about a third of an address's heap) and a released address's series
+ * are gone as soon as its record is.
+ */
+export interface AddressView {
+  ip: string;
+  nic: string;
+  /** null: not started yet (no state series). */
+  state: AnnounceState | null;
+  counts: AddressCounts;
+  conflictsProbe: number;
+  conflictsAnnounced: number;
+}
 
 /** What the registry has already seen of one NIC responder's counters. */
 export interface NicPublished {
@@ -31,37 +46,44 @@ export function newNicPublished(): NicPublished {
   return { malformed: new Map(), sendFailures: 0 };
 }
 
+type Series = readonly [Record<string, string>, number];
+
+/** One counter series per address whose count is above zero (a stored counter appeared on its first increment too). */
+function* counter(addresses: () => Iterable<AddressView>, count: (a: AddressView) => number): Generator<Series> {
+  for (const a of addresses()) {
+    const n = count(a);
+    if (n > 0) yield [{ ip: a.ip, nic: a.nic }, n];
+  }
+}
+
+function* conflicts(addresses: () => Iterable<AddressView>): Generator<Series> {
+  for (const a of addresses()) {
+    if (a.conflictsProbe > 0) yield [{ ip: a.ip, nic: a.nic, phase: 'probe' }, a.conflictsProbe];
+    if (a.conflictsAnnounced > 0) yield [{ ip: a.ip, nic: a.nic, phase: 'announced' }, a.conflictsAnnounced];
+  }
+}
+
+function* states(addresses: () => Iterable<AddressView>): Generator<Series> {
+  for (const a of addresses()) if (a.state !== null) yield [{ ip: a.ip, nic: a.nic, state: a.state }, 1];
+}
+
 export class L2Metrics {
-  readonly #requests: Counter;
-  readonly #responses: Counter;
-  readonly #gratuitous: Counter;
-  readonly #conflicts: Counter;
-  readonly #probesSeen: Counter;
   readonly #malformed: Counter;
   readonly #sendFailures: Counter;
-  readonly #state: Gauge;
+  readonly #unregister: Array<() => void>;
 
-  constructor(r: Registry) {
-    this.#requests = r.counter(L2_METRICS.requests, 'ARP requests and Neighbor Solicitations received for an owned address');
-    this.#responses = r.counter(L2_METRICS.responses, 'ARP replies and Neighbor Advertisements sent for an owned address');
-    this.#gratuitous = r.counter(L2_METRICS.gratuitous, 'Gratuitous ARP / unsolicited NA frames sent (takeover burst and refresh)');
-    this.#conflicts = r.counter(L2_METRICS.conflicts, 'Another MAC claimed an address (phase=probe: before announcing; announced: while we answer)');
-    this.#probesSeen = r.counter(L2_METRICS.probesSeen, 'ARP probes / DAD solicitations from other hosts for an address we answer (answered to defend it)');
+  /** `addresses`: the announcer's records, read at each scrape. */
+  constructor(r: Registry, addresses: () => Iterable<AddressView>) {
     this.#malformed = r.counter(L2_METRICS.malformed, 'Frames dropped because they failed validation, by NIC and reason');
     this.#sendFailures = r.counter(L2_METRICS.sendFailures, 'Frames the kernel refused to send (queue full, NIC down)');
-    this.#state = r.gauge(L2_METRICS.state, '1 for the current announce state of an address (probing, announcing, conflict, error)');
-  }
-
-  /** Adds what an address's responder counted since the last publish. */
-  publishAddress(labels: AddressLabels, c: AddressCounts, p: AddressCounts): void {
-    if (c.requests !== p.requests) this.#requests.inc(labels, c.requests - p.requests);
-    if (c.responses !== p.responses) this.#responses.inc(labels, c.responses - p.responses);
-    if (c.probes !== p.probes) this.#probesSeen.inc(labels, c.probes - p.probes);
-    if (c.gratuitous !== p.gratuitous) this.#gratuitous.inc(labels, c.gratuitous - p.gratuitous);
-    p.requests = c.requests;
-    p.responses = c.responses;
-    p.probes = c.probes;
-    p.gratuitous = c.gratuitous;
+    this.#unregister = [
+      r.collected(L2_METRICS.requests, 'ARP requests and Neighbor Solicitations received for an owned address', 'counter', () => counter(addresses, (a) => a.counts.requests)),
+      r.collected(L2_METRICS.responses, 'ARP replies and Neighbor Advertisements sent for an owned address', 'counter', () => counter(addresses, (a) => a.counts.responses)),
+      r.collected(L2_METRICS.gratuitous, 'Gratuitous ARP / unsolicited NA frames sent (takeover burst and refresh)', 'counter', () => counter(addresses, (a) => a.counts.gratuitous)),
+      r.collected(L2_METRICS.conflicts, 'Another MAC claimed an address (phase=probe: before announcing; announced: while we answer)', 'counter', () => conflicts(addresses)),
+      r.collected(L2_METRICS.probesSeen, 'ARP probes / DAD solicitations from other hosts for an address we answer (answered to defend it)', 'counter', () => counter(addresses, (a) => a.counts.probes)),
+      r.collected(L2_METRICS.state, '1 for the current announce state of an address (probing, announcing, conflict, error)', 'gauge', () => states(addresses)),
+    ];
   }
 
   /** Adds what a NIC's responder counted (malformed frames by reason, send failures) since the last publish. */
@@ -75,24 +97,14 @@ export class L2Metrics {
     p.sendFailures = sendFailures;
   }
 
-  conflict(labels: AddressLabels, phase: 'probe' | 'announced'): void {
-    this.#conflicts.inc({ ...labels, phase });
-  }
-
-  /** Moves the address's state gauge from `from` (null: none yet) to `to`. */
-  state(labels: AddressLabels, from: AnnounceState | null, to: AnnounceState): void {
-    if (from !== null) this.#state.remove({ ...labels, state: from });
-    this.#state.set({ ...labels, state: to }, 1);
-  }
-
-  /** Removes every series of a released address. */
-  removeAddress(ip: string): void {
-    for (const m of [this.#requests, this.#responses, this.#gratuitous, this.#conflicts, this.#probesSeen, this.#state]) m.removeMatching({ ip });
-  }
-
   /** Removes the per-NIC series of a NIC no longer in use. */
   removeNic(nic: string): void {
     this.#malformed.removeMatching({ nic });
     this.#sendFailures.removeMatching({ nic });
+  }
+
+  /** Stops publishing the per-address series (the announcer closed). */
+  close(): void {
+    for (const u of this.#unregister) u();
   }
 }

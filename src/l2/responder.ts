@@ -67,9 +67,12 @@ export class Responder {
   readonly #answering = new Map<string, AddressCounts>();
   /** The IPv4 ones again by 32-bit key, for the allocation-free ARP path. */
   readonly #answering4 = new Map<number, AddressCounts>();
-  readonly #keys4 = new Set<number>();
-  /** The IPv6 ones by their last 32 bits (then compared in full), for the allocation-free NS path. */
-  readonly #answering6 = new Map<number, Array<{ bytes: Uint8Array; counts: AddressCounts }>>();
+  /**
+   * The IPv6 ones by their last 32 bits, for the allocation-free NS path: a chain (almost always of
+   * one) of the first 96 bits as numbers, compared in full. Numbers, not a Uint8Array per
+   * address: a typed array and its backing store cost ~0.2 KB each.
+   */
+  readonly #answering6 = new Map<number, Owned6>();
   readonly #owned6 = (b: Uint8Array, offset: number): boolean => this.#find6(b, offset) !== undefined;
   readonly #reply = new Uint8Array(ARP_REPLY_LENGTH);
   readonly #replyNa = new Uint8Array(NA_REPLY_LENGTH);
@@ -77,8 +80,8 @@ export class Responder {
   readonly #owned = (ip: string): boolean => this.#answering.has(ip);
   #arp: PacketSocket | null = null;
   #ndp: PacketSocket | null = null;
-  /** IPv6 address -> its solicited-node group MAC, joined on the NDP socket. */
-  readonly #groups = new Map<string, Uint8Array>();
+  /** IPv6 addresses whose solicited-node group is joined on the NDP socket (the group MAC is derived again when needed). */
+  readonly #groups = new Set<string>();
   readonly #dadDefense: DefenseLimiter;
 
   constructor(
@@ -98,25 +101,20 @@ export class Responder {
     const b6 = ip.includes(':') ? parseIPv6(ip) : null;
     if (b6) {
       const k = ipv4Key(b6, 12);
-      const list = this.#answering6.get(k) ?? [];
-      list.push({ bytes: b6, counts });
-      this.#answering6.set(k, list);
+      this.#answering6.set(k, { ...head96(b6, 0), counts, next: this.#answering6.get(k) ?? null });
       return;
     }
     const k = ipv4KeyOf(ip);
-    if (!Number.isNaN(k)) {
-      this.#answering4.set(k, counts);
-      this.#keys4.add(k);
-    }
+    if (!Number.isNaN(k)) this.#answering4.set(k, counts);
   }
 
   #find6(b: Uint8Array, offset: number): AddressCounts | undefined {
-    const list = this.#answering6.get(ipv4Key(b, offset + 12));
-    if (!list) return undefined;
-    for (const e of list) {
-      let same = true;
-      for (let i = 0; i < 12 && same; i++) if (e.bytes[i] !== b[offset + i]) same = false;
-      if (same) return e.counts;
+    const w0 = bits24(b, offset);
+    const w1 = bits24(b, offset + 3);
+    const w2 = bits24(b, offset + 6);
+    const w3 = bits24(b, offset + 9);
+    for (let e = this.#answering6.get(ipv4Key(b, offset + 12)) ?? null; e !== null; e = e.next) {
+      if (e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.counts;
     }
     return undefined;
   }
@@ -127,16 +125,17 @@ export class Responder {
     const b6 = ip.includes(':') ? parseIPv6(ip) : null;
     if (b6) {
       const k = ipv4Key(b6, 12);
-      const list = (this.#answering6.get(k) ?? []).filter((e) => !e.bytes.every((x, i) => x === b6[i]));
-      if (list.length > 0) this.#answering6.set(k, list);
+      const h = head96(b6, 0);
+      let rest: Owned6 | null = null; // the chain without `ip`, rebuilt (chains are of one or two)
+      for (let e = this.#answering6.get(k) ?? null; e !== null; e = e.next) {
+        if (e.w0 !== h.w0 || e.w1 !== h.w1 || e.w2 !== h.w2 || e.w3 !== h.w3) rest = { ...e, next: rest };
+      }
+      if (rest) this.#answering6.set(k, rest);
       else this.#answering6.delete(k);
       return;
     }
     const k = ipv4KeyOf(ip);
-    if (!Number.isNaN(k)) {
-      this.#answering4.delete(k);
-      this.#keys4.delete(k);
-    }
+    if (!Number.isNaN(k)) this.#answering4.delete(k);
   }
 
   isAnswering(ip: string): boolean {
@@ -201,7 +200,7 @@ export class Responder {
       const fresh = this.#openSocket(family);
       if (family === 6) {
         try {
-          for (const group of this.#groups.values()) fresh.addMembership(group);
+          for (const ip of this.#groups) fresh.addMembership(groupOf(ip));
         } catch (err) {
           fresh.close();
           throw err;
@@ -218,20 +217,16 @@ export class Responder {
   /** Joins the solicited-node group of an IPv6 address (idempotent per address). Needs the NDP socket. */
   join(ip: string): void {
     if (this.#groups.has(ip) || !this.#ndp) return;
-    const b = parseIPv6(ip);
-    if (!b) return;
-    const group = solicitedNodeMulticastMac(b);
-    this.#ndp.addMembership(group);
-    this.#groups.set(ip, group);
+    if (!parseIPv6(ip)) return;
+    this.#ndp.addMembership(groupOf(ip));
+    this.#groups.add(ip);
   }
 
   /** Leaves the group joined for `ip`; the kernel counts joins, so a group shared by two addresses stays. */
   leave(ip: string): void {
-    const group = this.#groups.get(ip);
-    if (!group) return;
-    this.#groups.delete(ip);
+    if (!this.#groups.delete(ip)) return;
     try {
-      this.#ndp?.dropMembership(group);
+      this.#ndp?.dropMembership(groupOf(ip));
     } catch {
       // The socket is on its way out (NIC gone): the group goes with it.
     }
@@ -271,8 +266,8 @@ export class Responder {
       if (c && this.probing.has(c.ip)) this.events.probeClaimed(c.ip, c.mac);
     }
     // Hot path: an ARP request for an address we answer, without decoding into objects.
-    if (this.#keys4.size > 0) {
-      const k = fastArpReply(frame, frame.length, this.mac, this.#keys4, this.#reply);
+    if (this.#answering4.size > 0) {
+      const k = fastArpReply(frame, frame.length, this.mac, this.#answering4, this.#reply);
       if (k >= 0) {
         const c = this.#answering4.get(k)!;
         c.requests++;
@@ -319,6 +314,36 @@ export class Responder {
         return;
     }
   }
+}
+
+/**
+ * The first 96 bits of an IPv6 address as four 24-bit numbers: small integers, which V8 keeps
+ * inside the object (a 32-bit value does not fit a small integer and would be boxed).
+ */
+interface Head96 {
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+}
+
+/** An answered IPv6 address in #answering6: its first 96 bits, its counters, the next one with the same last 32 bits. */
+interface Owned6 extends Head96 {
+  counts: AddressCounts;
+  next: Owned6 | null;
+}
+
+function bits24(b: Uint8Array, offset: number): number {
+  return (b[offset]! << 16) | (b[offset + 1]! << 8) | b[offset + 2]!;
+}
+
+function head96(b: Uint8Array, offset: number): Head96 {
+  return { w0: bits24(b, offset), w1: bits24(b, offset + 3), w2: bits24(b, offset + 6), w3: bits24(b, offset + 9) };
+}
+
+/** The solicited-node group MAC of a joined address (valid IPv6 text: join() checked it). */
+function groupOf(ip: string): Uint8Array {
+  return solicitedNodeMulticastMac(parseIPv6(ip)!);
 }
 
 function safeSend(sock: PacketSocket, frame: Uint8Array): boolean {

@@ -154,6 +154,40 @@ class Alias extends Metric {
   }
 }
 
+/** What a collected metric's source hands out at each scrape: (labels, value) per series. */
+export type SeriesSource = () => Iterable<readonly [Labels, number]>;
+
+/**
+ * A metric whose series are read from their owner's own state at each render, never stored here:
+ * for series per address (thousands per speaker), where a stored series (its key, label pairs and
+ * index entries, ~0.5 KB) would cost more than the state it reports. Several owners (sources) may
+ * publish under one name; each series appears once, in its source's order.
+ */
+class Collected extends Metric {
+  readonly sources = new Set<SeriesSource>();
+
+  override series(): Array<[Labels, number]> {
+    const out: Array<[Labels, number]> = [];
+    for (const source of this.sources) for (const [l, v] of source()) out.push([l, v]);
+    return out;
+  }
+
+  override get(labels: Labels = {}): number {
+    const key = labelPairs(labels).join(',');
+    for (const [l, v] of this.series()) if (labelPairs(l).join(',') === key) return v;
+    return 0;
+  }
+
+  override render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
+    for (const [l, v] of this.series()) {
+      const key = labelPairs(l).join(',');
+      lines.push(key ? `${this.name}{${key}} ${v}` : `${this.name} ${v}`);
+    }
+    return lines.join('\n');
+  }
+}
+
 export class Registry {
   private readonly metrics = new Map<string, Metric>();
   private readonly collectors = new Set<() => void>();
@@ -173,6 +207,17 @@ export class Registry {
 
   gauge(name: string, help: string): Gauge {
     return this.register(name, () => new Gauge(name, help)) as Gauge;
+  }
+
+  /**
+   * Publishes `name` from `source`, read at every render (see Collected). Returns a function that
+   * removes this source (its series vanish from the next render).
+   */
+  collected(name: string, help: string, kind: 'counter' | 'gauge', source: SeriesSource): () => void {
+    const m = this.register(name, () => new Collected(name, help, kind));
+    if (!(m instanceof Collected)) throw new TypeError(`metric ${name} is already registered as a stored ${m.type}`);
+    m.sources.add(source);
+    return () => void m.sources.delete(source);
   }
 
   /**

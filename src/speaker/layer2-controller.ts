@@ -148,7 +148,6 @@ export class Layer2Controller implements Controller {
   private synced = false;
   private reconciled = false;
   private readonly m: {
-    owned: Gauge;
     elections: Gauge;
     alive: Gauge;
     renewing: Gauge;
@@ -196,8 +195,9 @@ export class Layer2Controller implements Controller {
       });
     }
     const r = ctx.registry;
+    // Read from `owned` at each scrape: a stored series per owned IP would cost ~0.4 KB each.
+    this.unsubscribe.push(r.collected(LAYER2_METRICS.owned, 'External IPs this node is elected to announce (1 per IP, labelled with the NIC)', 'gauge', () => ownedSeries(this.owned)));
     this.m = {
-      owned: r.gauge(LAYER2_METRICS.owned, 'External IPs this node is elected to announce (1 per IP, labelled with the NIC)'),
       elections: r.gauge(LAYER2_METRICS.elections, 'External IPs by election outcome as seen by this node (self, other, none)'),
       alive: r.gauge(LAYER2_METRICS.alive, 'Speakers with a live membership Lease, as seen by this node'),
       renewing: r.gauge(LAYER2_METRICS.renewing, '1 while this node renews its membership Lease'),
@@ -408,9 +408,7 @@ export class Layer2Controller implements Controller {
     for (const ip of this.recheckAnnounced.keys()) if (!this.owned.has(ip)) this.recheckAnnounced.delete(ip);
     this.logOwnershipChanges(before, this.owned);
 
-    // Metrics: ownership per IP, outcome counts, alive count.
-    this.m.owned.removeMatching({});
-    for (const [ip, nic] of this.owned) this.m.owned.set({ ip, nic }, 1);
+    // Metrics: outcome counts, alive count (ownership per IP is read from `owned` when scraped).
     let mine = 0;
     let other = 0;
     let none = 0;
@@ -617,4 +615,8 @@ export class Layer2Controller implements Controller {
       if (this.previous && !this.stopped) this.applyVisibility(this.previous, this.membership.alive());
     });
   }
+}
+
+function* ownedSeries(owned: ReadonlyMap<string, string>): Generator<readonly [Record<string, string>, number]> {
+  for (const [ip, nic] of owned) yield [{ ip, nic }, 1];
 }
