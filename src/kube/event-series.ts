@@ -44,6 +44,8 @@ export class EventSeries {
   /** Name of the live Event (the one folds go into), once created. */
   name: string | undefined;
   content: SeriesContent | undefined;
+  /** The newest message noted, without the combined prefix: what the live Event says now. */
+  private said: string | undefined;
   private tokens: number;
   private refilledAt: number;
   private lastWriteAt = -Infinity;
@@ -62,6 +64,17 @@ export class EventSeries {
   /** A new event of the series (`now` monotonic ms, `wall` for the timestamps). */
   note(type: EventType, message: string, now: number, wall: Date): SeriesStep {
     this.refill(now);
+    const c = this.content;
+    // The live Event already says exactly this (the same thing happened again after something
+    // else, e.g. no announcer, then one, then none again): count it on that Event, as client-go's
+    // EventLogger does, so kubectl shows "x2" rather than two identical Events. The message is
+    // kept as it is: a repeat is not a combination.
+    if (c && c.type === type && this.said === message && (this.name !== undefined || this.writing)) {
+      this.content = { ...c, count: c.count + 1, last: wall };
+      this.dirty = true;
+      return this.next(now);
+    }
+    this.said = message;
     // A new Event only when nothing is owed to the live one: folds waiting for their update are
     // written first, so no count is lost.
     if (!this.writing && !this.dirty && this.tokens >= 1) {
@@ -72,7 +85,6 @@ export class EventSeries {
       this.writing = true;
       return { write: 'create' };
     }
-    const c = this.content;
     this.content = c
       ? { type, message: `${COMBINED_PREFIX}${message}`, count: c.count + 1, first: c.first, last: wall }
       : { type, message, count: 1, first: wall, last: wall };

@@ -16,7 +16,7 @@ async function eventsFor(ns: string, name: string) {
   return list.items;
 }
 
-test('the same event emitted 5 times is one Event object; a change is a new one; going back is another', async () => {
+test('the same event emitted 5 times is one Event object; a change is a new one; going back counts on the earlier one', async () => {
   const ns = await testNamespace(cp);
   const speaker = new TypedKubeClient(cp.speakerConfig());
   const svc = await admin.core.createNamespacedService({
@@ -46,13 +46,47 @@ test('the same event emitted 5 times is one Event object; a change is a new one;
   // Concurrent identical emits (two reconciles racing) still write once.
   const racing = await Promise.all([1, 2, 3].map(() => rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign')));
   assert.equal(racing.filter(Boolean).length, 1);
-  // Same slot: failed -> assigned -> failed are changes.
-  assert.equal(await rec.normal(target, 'AssignIP', 'Assigned IP 192.0.2.10 from Eip pool-a', 'assign'), true);
-  assert.equal(await rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign'), true);
+  // Same slot: failed -> assigned -> failed are changes. Each going back is counted on the Event
+  // that said it ("x2" in kubectl describe), as client-go's EventLogger counts a repeat; the
+  // update goes out with the series' next write (here: the flush).
+  assert.equal(await rec.normal(target, 'AssignIP', 'Assigned IP 192.0.2.10 from Eip pool-a', 'assign'), false);
   assert.equal(await rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign'), false);
+  assert.equal(await rec.warning(target, 'AssignIPFailed', 'pool exhausted', 'assign'), false, 'a plain repeat: nothing at all');
+  await rec.flush();
   evs = await eventsFor(ns, 'web');
-  assert.equal(evs.length, 4);
-  assert.equal(evs.filter((x) => x.type === 'Warning').length, 2);
+  const shown = evs.map((x) => [x.reason, x.message, x.count]).sort();
+  assert.deepEqual(shown, [
+    ['AssignIP', 'Assigned IP 192.0.2.10 from Eip pool-a', 2],
+    ['AssignIPFailed', 'pool exhausted', 2],
+  ]);
+  // A change of text is a new Event.
+  assert.equal(await rec.warning(target, 'AssignIPFailed', 'pool pool-a has no free address', 'assign'), true);
+  assert.equal((await eventsFor(ns, 'web')).length, 3);
+});
+
+test('nobody announces, then a node does, then nobody again: one NoAnnouncer Event with count 2, not two', async () => {
+  // The lab saw two identical NoAnnouncer Events from one speaker: one while the Service's first
+  // pod was not ready yet, one when its endpoint went away. nodeAssigned in between forgets the
+  // Service's dedupe (so a failback reports again), and the repeat used to create a second Event.
+  const ns = await testNamespace(cp);
+  const speaker = new TypedKubeClient(cp.speakerConfig());
+  const svc = await admin.core.createNamespacedService({
+    namespace: ns,
+    body: { metadata: { name: 'local' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+  });
+  const rec = new EventRecorder({ client: speaker, instance: 'master1' });
+  const target = targetOf(svc, { kind: 'Service', apiVersion: 'v1' });
+  const none = 'no node announces 192.0.2.99: there is no ready endpoint at all';
+  assert.equal(await rec.warning(target, 'NoAnnouncer', none, 'NoAnnouncer/192.0.2.99'), true);
+  assert.equal(await rec.normal(target, 'nodeAssigned', 'announced by master1 on eth0', 'nodeAssigned/192.0.2.99'), true);
+  rec.forget(target);
+  await rec.warning(target, 'NoAnnouncer', none, 'NoAnnouncer/192.0.2.99');
+  await rec.flush();
+  const evs = (await eventsFor(ns, 'local')).filter((e) => e.reason === 'NoAnnouncer');
+  assert.equal(evs.length, 1, JSON.stringify(evs.map((e) => [e.metadata?.name, e.count])));
+  assert.equal(evs[0]?.count, 2);
+  assert.equal(evs[0]?.message, none);
+  assert.ok(Date.parse(String(evs[0]?.lastTimestamp)) >= Date.parse(String(evs[0]?.firstTimestamp)));
 });
 
 test('events about cluster-scoped objects (Eip) land in "default"; a failed write is retried on the next emit', async () => {

@@ -99,3 +99,28 @@ test('settled: only with nothing owed and the whole budget back, when a fresh se
   assert.equal(s.pending, true);
   assert.equal(s.settled(10 * limits.refillMs), false, 'a fold is still owed to the live Event');
 });
+
+test('the same message again after another one (the dedupe let it through) counts on the live Event, as client-go does', () => {
+  const s = new EventSeries(0, limits);
+  const writes: string[] = [];
+  drive(s, s.note('Warning', 'no node announces 192.0.2.9', 0, wall), 0, writes);
+  assert.deepEqual(writes, ['create']);
+  // No announcer, then one (another reason, another series), then none again with the same text.
+  const later = new Date(wall.getTime() + 5_000);
+  const step = s.note('Warning', 'no node announces 192.0.2.9', 20_000, later);
+  assert.deepEqual(step, { write: 'update', name: 'ev1' }, 'an update of the Event that says it, not a second Event');
+  assert.deepEqual(contentOf(s), { type: 'Warning', message: 'no node announces 192.0.2.9', count: 2, first: wall, last: later });
+  // A repeat while that Event's create is still in flight waits for it, then updates it.
+  const t = new EventSeries(0, limits);
+  assert.deepEqual(t.note('Warning', 'a', 0, wall), { write: 'create' });
+  assert.deepEqual(t.note('Warning', 'a', 1, wall), { write: 'wait' });
+  t.written('create', { ok: true, name: 'ev1' }, 2);
+  assert.deepEqual(t.next(2), { write: 'wait', inMs: limits.updateIntervalMs }, 'one write per interval, as for any fold');
+  assert.deepEqual(t.next(2 + limits.updateIntervalMs), { write: 'update', name: 'ev1' });
+  assert.equal(contentOf(t)?.count, 2);
+  assert.equal(contentOf(t)?.message, 'a', 'a repeat is not marked combined');
+  // A different type with the same text is a different Event; so is a message that differs.
+  const u = new EventSeries(0, limits);
+  drive(u, u.note('Normal', 'a', 0, wall), 0, writes);
+  assert.equal(u.note('Warning', 'a', 1, wall).write, 'create');
+});
