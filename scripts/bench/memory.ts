@@ -10,15 +10,23 @@
 // Goals (issue 12): every speaker <= 80 MB RSS at 1,000 Services (stretch 64 MB); Deno <= 100 MB;
 // <= 2 KB per Service.
 //
-// Usage: npx tsx scripts/bench/memory.ts [--runtime bundle|deno|node] [--steps 0,300,1000] [--settle 15] [--json]
+// --live (Node runtimes): also the live heap of every speaker per phase, exactly (a heap snapshot,
+// taken after a full collection: scripts/bench/heap-snapshot.ts), and per Service between the two
+// loaded phases, with the kinds of objects that grew most. Taken after the RSS samples; the
+// snapshots themselves inflate RSS, so RSS of a --live run is read before them.
+//
+// Usage: npx tsx scripts/bench/memory.ts [--runtime bundle|deno|node] [--steps 0,300,1000] [--settle 15] [--live] [--json]
 // Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import process from 'node:process';
 import type { V1Service } from '@kubernetes/client-node';
 import { retrySlowApi } from '../kit/retry.ts';
 import { LAB_LABEL, SeedLab, inBatches } from '../lab/lab.ts';
 import { REPO_ROOT, denoBinary } from '../kit/netns.ts';
+import { type LiveHeap, growth, liveHeap, snapshotNodeOptions } from './heap-snapshot.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -30,6 +38,8 @@ const runtimeArg = opt('runtime', 'bundle') as 'bundle' | 'deno' | 'node';
 const runtime = runtimeArg === 'deno' ? 'deno-bundle' : runtimeArg;
 const steps = opt('steps', '0,300,1000').split(',').map(Number);
 const settleS = Number(opt('settle', '15'));
+const live = argv.includes('--live');
+if (live && runtime === 'deno-bundle') throw new Error('--live reads Node heap snapshots: use --runtime bundle or node');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stderr.write(s + '\n');
 const POOL = { name: 'mem', address: '10.201.0.0/21', interface: 'eth0' };
@@ -113,9 +123,11 @@ async function main(): Promise<void> {
     const w = spawnSync(denoBinary(), ['run', '-A', '--quiet', 'dist/openelb-ts.mjs', 'speaker', '--help'], { cwd: REPO_ROOT, stdio: 'ignore' });
     if (w.status !== 0) throw new Error('deno warm-up failed');
   }
-  const lab = await SeedLab.create({ log: say, runtime, ipam: true });
-  const report: Record<string, unknown> = { runtime, steps, settleS, node: process.version };
+  const snapDir = live ? mkdtempSync(join(tmpdir(), 'oelb-heap-')) : '';
+  const lab = await SeedLab.create({ log: say, runtime, ipam: true, ...(live ? { speakerEnv: { NODE_OPTIONS: snapshotNodeOptions(snapDir) } } : {}) });
+  const report: Record<string, unknown> = { runtime, steps, settleS, live, node: process.version };
   const phases: Array<{ services: number; assignS: number; speakers: Sample[] }> = [];
+  const heaps: LiveHeap[][] = [];
   try {
     await lab.createEip(POOL);
     await lab.startSpeakers();
@@ -150,6 +162,12 @@ async function main(): Promise<void> {
       for (const s of speakers) {
         say(`  ${s.node}${s.leader ? ' (IPAM leader)' : ''}: RSS ${s.rssMiB} MiB (anon ${s.anonMiB}, file ${s.fileMiB}), heap used ${s.heapUsedMiB} MiB (total ${s.heapTotalMiB}), external ${s.externalMiB} MiB`);
       }
+      if (live) {
+        const h: LiveHeap[] = [];
+        for (const node of lab.nodes) h.push(await liveHeap(node.speaker!.pid!, snapDir));
+        heaps.push(h);
+        say(`  live heap: ${h.map((x, i) => `${lab.nodes[i]!.name} ${(x.bytes / MiB).toFixed(2)} MiB`).join(', ')}`);
+      }
     }
     report.phases = phases;
     if (phases.length >= 2) {
@@ -163,9 +181,24 @@ async function main(): Promise<void> {
       }));
       report.perService = per;
       for (const p of per) say(`  ${p.node}: ${p.rssBytesPerService} B RSS, ${p.heapBytesPerService} B heap per Service (${a.services} -> ${b.services})`);
+      if (live) {
+        const [ha, hb] = [heaps.at(-2)!, heaps.at(-1)!];
+        report.livePerService = hb.map((h, i) => {
+          const row = {
+            node: b.speakers[i]!.node,
+            leader: b.speakers[i]!.leader,
+            liveBytes: [ha[i]!.bytes, h.bytes],
+            liveBytesPerService: Math.round((h.bytes - ha[i]!.bytes) / dn),
+            grew: growth(ha[i]!, h, dn, 10),
+          };
+          say(`  ${row.node}${row.leader ? ' (IPAM leader)' : ''}: ${row.liveBytesPerService} B live heap per Service; most: ${row.grew.map((g) => `${g.group} ${g.bytesPer}`).join(', ')}`);
+          return row;
+        });
+      }
     }
   } finally {
     await lab.teardown();
+    if (snapDir) rmSync(snapDir, { recursive: true, force: true });
   }
   process.stdout.write(JSON.stringify(report) + '\n');
 }
