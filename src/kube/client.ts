@@ -205,15 +205,6 @@ export class KubeClient implements LeaseApi {
     return this.mergePatch<V1Service>(`${servicePath(namespace, name)}/status`, patch, o);
   }
 
-  /**
-   * PUT the status subresource of `svc` with `status`. The server checks svc.metadata.resourceVersion:
-   * a 409 (isConflict) means someone wrote in between; re-read and decide again.
-   */
-  replaceServiceStatus(svc: V1Service, status: V1ServiceStatus, o?: RequestOptions): Promise<V1Service> {
-    const path = `${servicePath(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '')}/status`;
-    return this.replace<V1Service>(path, { apiVersion: 'v1', kind: 'Service', ...svc, status }, o);
-  }
-
   // --- Leases (LeaseStore's calls) -------------------------------------------------------
 
   async getLease(namespace: string, name: string, timeoutMs: number): Promise<V1Lease | undefined> {

@@ -18,7 +18,7 @@ import { EIP_GROUP, EIP_PLURAL, EIP_VERSION, type EipObject, type KubeClient } f
 import { classifyError, describeError } from './errors.ts';
 import { ApiError } from './rest/api-error.ts';
 import { type WatchEvent, watch } from './rest/watch.ts';
-import { type BgpCachedObject, slimBgpObject, slimEndpointSlice, slimNamespace, slimNode, withoutManagedFields } from './slim.ts';
+import { type BgpCachedObject, slimBgpObject, slimEndpointSlice, slimNamespace, slimNode, slimService, withoutManagedFields } from './slim.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
   client: KubeClient;
@@ -419,7 +419,7 @@ type Common = Pick<InformerOptions<KubernetesObject>, 'backoff' | 'debounceMs' |
 const LIST_DEADLINE_MS = 60_000; // a full list of a big cluster may take a while
 
 export function serviceInformer(c: KubeClient, o: Common = {}): Informer<V1Service> {
-  return new Informer<V1Service>({ ...o, client: c, name: 'services', path: '/api/v1/services', slim: withoutManagedFields });
+  return new Informer<V1Service>({ ...o, client: c, name: 'services', path: '/api/v1/services', slim: slimService });
 }
 
 export function nodeInformer(c: KubeClient, o: Common = {}): Informer<V1Node> {

@@ -3,17 +3,23 @@
 // and managedFields alone is often half of an object's JSON. Pure; test/unit/kube/slim.test.ts
 // shows the cost per object before and after.
 //
-// Objects the speaker writes back from its cache (Services' and Eips' status PUTs, Lease PUTs)
-// keep everything but managedFields: a PUT without managedFields leaves the server's record of
-// them unchanged, while a PUT without, say, an annotation or a status condition would remove it.
-// Objects the speaker only reads (Nodes, Namespaces, EndpointSlices) keep only what is read:
+// Objects the speaker writes back from its cache (Eips' status PUTs, Lease PUTs) keep everything
+// but managedFields: a PUT without managedFields leaves the server's record of them unchanged,
+// while a PUT without, say, a status condition would remove it. Every other object keeps only what
+// is read; the writes to it are merge patches of the fields they change:
+//   Service        identity, creation and deletion time, finalizers (a merge patch replaces the
+//                  list), labels and annotations of the *.kubesphere.io domains (the only ones read:
+//                  opt-in, pool, requested IP, announcer, the IPAM label), spec's type, ports (port and
+//                  protocol), class, loadBalancerIP, IP families and policy, externalTrafficPolicy,
+//                  and status.loadBalancer.ingress (the IPAM leader writes it by a merge patch of
+//                  /status guarded by the resourceVersion, so the rest of the object is not needed)
 //   Node           labels (exclude label, BGP rack), annotations (NIC choice), conditions' type
 //                  and status, InternalIP addresses (BGP router id and next hop)
 //   BgpConf/Peer   spec, finalizers, conditions, and of the per-node status maps only this node's key (the
 //                  maps grow with the nodes; a node writes and reads only its own entry)
 //   Namespace      labels (Eip namespaceSelector)
 //   EndpointSlice  the service-name label, and the nodes of its endpoints that are not unready
-import type { KubernetesObject, V1Endpoint, V1EndpointSlice, V1Namespace, V1Node, V1ObjectMeta } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Endpoint, V1EndpointSlice, V1Namespace, V1Node, V1ObjectMeta, V1Service, V1ServiceSpec } from '@kubernetes/client-node';
 
 /** metadata without managedFields (and without undefined keys). */
 function metaWithoutManagedFields(m: V1ObjectMeta | undefined): V1ObjectMeta | undefined {
@@ -32,7 +38,50 @@ function identity(m: V1ObjectMeta | undefined): V1ObjectMeta {
   return out;
 }
 
-/** The whole object but managedFields: for objects written back (Service, Eip, Lease). */
+/** A label or annotation key the speaker reads: one of OpenELB's *.kubesphere.io prefixes. */
+export function isOurKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  const prefix = slash < 0 ? '' : key.slice(0, slash);
+  return prefix === 'kubesphere.io' || prefix.endsWith('.kubesphere.io');
+}
+
+function ourKeys(m: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!m) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const k in m) if (isOurKey(k)) (out ??= {})[k] = m[k]!;
+  return out;
+}
+
+export function slimService(s: V1Service): V1Service {
+  const m = s.metadata;
+  const metadata = identity(m);
+  if (m?.creationTimestamp !== undefined) metadata.creationTimestamp = m.creationTimestamp;
+  if (m?.deletionTimestamp !== undefined) metadata.deletionTimestamp = m.deletionTimestamp;
+  if (m?.finalizers !== undefined) metadata.finalizers = m.finalizers;
+  const labels = ourKeys(m?.labels);
+  if (labels) metadata.labels = labels;
+  const annotations = ourKeys(m?.annotations);
+  if (annotations) metadata.annotations = annotations;
+  const out: V1Service = { metadata };
+  const sp = s.spec;
+  if (sp) {
+    const spec: V1ServiceSpec = {};
+    if (sp.type !== undefined) spec.type = sp.type;
+    if (sp.ports) spec.ports = sp.ports.map((p) => (p.protocol !== undefined ? { port: p.port, protocol: p.protocol } : { port: p.port }));
+    if (sp.loadBalancerClass !== undefined) spec.loadBalancerClass = sp.loadBalancerClass;
+    if (sp.loadBalancerIP !== undefined) spec.loadBalancerIP = sp.loadBalancerIP;
+    if (sp.ipFamilies !== undefined) spec.ipFamilies = sp.ipFamilies;
+    if (sp.ipFamilyPolicy !== undefined) spec.ipFamilyPolicy = sp.ipFamilyPolicy;
+    if (sp.externalTrafficPolicy !== undefined) spec.externalTrafficPolicy = sp.externalTrafficPolicy;
+    out.spec = spec;
+  }
+  const ingress = s.status?.loadBalancer?.ingress;
+  const ips = ingress?.filter((i) => i.ip !== undefined).map((i) => ({ ip: i.ip }));
+  if (ips?.length) out.status = { loadBalancer: { ingress: ips } };
+  return out;
+}
+
+/** The whole object but managedFields: for objects written back whole (Eip, Lease). */
 export function withoutManagedFields<T extends KubernetesObject>(o: T): T {
   if (!o.metadata?.managedFields) return o;
   return { ...o, metadata: metaWithoutManagedFields(o.metadata) };

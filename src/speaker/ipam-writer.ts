@@ -10,7 +10,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { type EipObject, type KubeClient, type RequestOptions } from '../kube/client.ts';
 import { classifyError } from '../kube/errors.ts';
-import { withoutManagedFields } from '../kube/slim.ts';
+import { slimService } from '../kube/slim.ts';
 import type { Counter, Registry } from '../observe/metrics.ts';
 
 export class TermOver extends Error {
@@ -69,32 +69,35 @@ export class IpamWriter {
     return { signal: this.signal, timeoutMs };
   }
 
-  /** PUT status.loadBalancer.ingress, guarded by svc's resourceVersion; other status fields kept. */
+  /**
+   * Sets status.loadBalancer.ingress to `ips` (none: removed) by a merge patch of /status that
+   * carries svc's resourceVersion, so a Service changed meanwhile answers 409 as a PUT would; the
+   * rest of the status (conditions) is the server's, and the cached Service need not be whole.
+   */
   async serviceStatus(svc: V1Service, ips: readonly string[]): Promise<V1Service> {
-    const body: V1Service = {
-      apiVersion: 'v1',
-      kind: 'Service',
-      ...svc,
-      status: { ...svc.status, loadBalancer: { ...svc.status?.loadBalancer, ingress: ips.map((ip) => ({ ip })) } },
+    const patch = {
+      metadata: { resourceVersion: svc.metadata?.resourceVersion },
+      status: { loadBalancer: { ingress: ips.length ? ips.map((ip) => ({ ip })) : null } },
     };
-    if (ips.length === 0) body.status = { ...svc.status, loadBalancer: {} };
-    return withoutManagedFields(await this.write('service_status', () => this.client.replaceServiceStatus(body, body.status ?? {}, this.opts())));
+    return slimService(
+      await this.write('service_status', () => this.client.patchServiceStatus(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '', patch, this.opts())),
+    );
   }
 
   /** Merge patch of metadata (finalizers, labels); the patch carries the resourceVersion guard. */
   async serviceMeta(svc: V1Service, patch: object): Promise<V1Service> {
-    return withoutManagedFields(
+    return slimService(
       await this.write('service_metadata', () => this.client.patchService(svc.metadata?.namespace ?? '', svc.metadata?.name ?? '', patch, this.opts())),
     );
   }
 
   async getService(namespace: string, name: string): Promise<V1Service> {
-    return withoutManagedFields(await this.read('service', () => this.client.getService(namespace, name, this.opts())));
+    return slimService(await this.read('service', () => this.client.getService(namespace, name, this.opts())));
   }
 
   async listServices(): Promise<V1Service[]> {
     const r = await this.read('services', () => this.client.listServices(this.opts(60_000)));
-    return (r.items ?? []).map((s) => withoutManagedFields({ apiVersion: 'v1', kind: 'Service', ...s }));
+    return (r.items ?? []).map(slimService);
   }
 
   /** PUT the whole Eip status, guarded by eip's resourceVersion: the IPAM commit point. */

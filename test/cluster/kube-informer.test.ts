@@ -159,19 +159,21 @@ test('eip informer and Eip status helpers: status patch (admin), stale replace g
   assert.deepEqual(replaced.status, { poolSize: 10, usage: 1, used: { '192.0.2.10': 'ns/svc' } });
 });
 
-test('service status helpers: merge patch (admin), conditional replace (speaker SA)', async () => {
+test('service status helpers: a merge patch of the status, guarded by the resourceVersion (speaker SA)', async () => {
   const ns = await testNamespace(cp);
   const speaker = new TypedKubeClient(cp.speakerConfig());
   await admin.core.createNamespacedService({ namespace: ns, body: lbService(ns, 's') });
   const before = await speaker.core.readNamespacedService({ namespace: ns, name: 's' });
-  // The speaker only PUTs Service status (RBAC: services/status update).
-  const p = await admin.patchServiceStatus(ns, 's', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } });
+  // The speaker only merge-patches Service status (RBAC: services/status patch).
+  const guard = (s: V1Service) => ({ resourceVersion: s.metadata?.resourceVersion });
+  const p = await speaker.patchServiceStatus(ns, 's', { metadata: guard(before), status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } });
   assert.equal(p.status?.loadBalancer?.ingress?.[0]?.ip, '192.0.2.10');
+  // A decision made on the older version is refused, as a PUT with it would be.
   await assert.rejects(
-    speaker.replaceServiceStatus(before, { loadBalancer: { ingress: [{ ip: '192.0.2.11' }] } }),
+    speaker.patchServiceStatus(ns, 's', { metadata: guard(before), status: { loadBalancer: { ingress: [{ ip: '192.0.2.11' }] } } }),
     (err) => isConflict(err),
   );
-  const r = await speaker.replaceServiceStatus(p, { loadBalancer: {} });
+  const r = await speaker.patchServiceStatus(ns, 's', { metadata: guard(p), status: { loadBalancer: { ingress: null } } });
   assert.deepEqual(r.status?.loadBalancer?.ingress ?? [], []);
   // Finalizer and label through a merge patch on the main resource.
   const m = await speaker.patchService(ns, 's', {

@@ -71,7 +71,7 @@ test('allowed: create and renew Leases in openelb-system; patching or deleting o
   await cp.adminConfig().makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: 'openelb-system', name });
 });
 
-test('allowed: patch Services and PUT their status, PUT Eip status, create and patch Events; update/replace of each is not', async () => {
+test('allowed: patch Services and their status, PUT Eip status, create and patch Events; update/replace of each is not', async () => {
   const ns = await testNamespace(cp);
   const name = uniqueName('svc');
   const admin = cp.adminConfig().makeApiClient(CoreV1Api);
@@ -87,10 +87,13 @@ test('allowed: patch Services and PUT their status, PUT Eip status, create and p
   );
   assert.deepEqual(patched.metadata?.finalizers, ['finalizer.lb.kubesphere.io/v1alpha1']);
   assert.equal(await status(core.replaceNamespacedService({ namespace: ns, name, body: patched })), 403);
-  patched.status = { loadBalancer: { ingress: [{ ip: '192.168.0.91' }] } };
-  const withStatus = await core.replaceNamespacedServiceStatus({ namespace: ns, name, body: patched });
+  // Its status too, guarded by the resourceVersion it decided on; a PUT of the status is not allowed.
+  const withStatus = await core.patchNamespacedServiceStatus(
+    { namespace: ns, name, body: { metadata: { resourceVersion: patched.metadata?.resourceVersion }, status: { loadBalancer: { ingress: [{ ip: '192.168.0.91' }] } } } },
+    merge,
+  );
   assert.equal(withStatus.status?.loadBalancer?.ingress?.[0]?.ip, '192.168.0.91');
-  assert.equal(await status(core.patchNamespacedServiceStatus({ namespace: ns, name, body: { status: {} } }, merge)), 403);
+  assert.equal(await status(core.replaceNamespacedServiceStatus({ namespace: ns, name, body: withStatus })), 403);
   assert.ok(svc.metadata?.uid);
 
   const ev = await core.createNamespacedEvent({
@@ -140,11 +143,11 @@ const allowed = (a: Access): Promise<boolean> => accessAllowed(speaker, a);
 const show = showAccess;
 
 // Every verb the code uses (grep src/ for the API calls: informers list+watch; IPAM get after a
-// 409, merge patches, status PUTs; Leases get/create/update; Events create/patch; doctor reads
+// 409, merge patches, Eip status PUTs; Leases get/create/update; Events create/patch; doctor reads
 // its Node), and every verb the roles once granted that no code uses.
 const USED: Access[] = [
   ...['get', 'list', 'watch', 'patch'].map((verb) => ({ verb, resource: 'services', namespace: 'default' })),
-  { verb: 'update', resource: 'services', subresource: 'status', namespace: 'default' },
+  { verb: 'patch', resource: 'services', subresource: 'status', namespace: 'default' },
   ...['get', 'list', 'watch', 'patch'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'eips' })),
   { verb: 'update', group: 'network.kubesphere.io', resource: 'eips', subresource: 'status' },
   ...['list', 'watch', 'patch'].map((verb) => ({ verb, group: 'network.kubesphere.io', resource: 'bgpconfs' })),
@@ -159,7 +162,7 @@ const USED: Access[] = [
 ];
 const REMOVED: Access[] = [
   { verb: 'update', resource: 'services', namespace: 'default' },
-  { verb: 'patch', resource: 'services', subresource: 'status', namespace: 'default' },
+  { verb: 'update', resource: 'services', subresource: 'status', namespace: 'default' },
   { verb: 'update', group: 'network.kubesphere.io', resource: 'eips' },
   { verb: 'get', group: 'network.kubesphere.io', resource: 'eips', subresource: 'status' },
   { verb: 'patch', group: 'network.kubesphere.io', resource: 'eips', subresource: 'status' },
