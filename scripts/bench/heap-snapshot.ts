@@ -4,7 +4,7 @@
 // sizes is the live heap, with none of the noise of heap-used samples taken between collections;
 // grouped by kind and constructor it says where the bytes are. For benchmarks only: a snapshot
 // stops the process for a moment and briefly costs memory of its own.
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface LiveHeap {
@@ -41,6 +41,9 @@ export async function liveHeap(pid: number, dir: string, timeoutMs = 120_000): P
     } catch {
       continue;
     }
+    // OELB_KEEP_HEAP_SNAPSHOTS=<dir>: keep them there for a closer look (e.g. in Chrome's DevTools).
+    const keep = process.env.OELB_KEEP_HEAP_SNAPSHOTS;
+    if (keep) copyFileSync(path, join(keep, f));
     rmSync(path);
     return summarize(parsed);
   }

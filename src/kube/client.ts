@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
-import type { CoreV1Event, V1ConfigMap, V1Lease, V1Node, V1Service, V1ServiceStatus } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1Lease, V1Node, V1Service } from '@kubernetes/client-node';
 // KubeConfig from its own module, not the package index: the index re-exports the generated API
 // classes and their ObjectSerializer, which a bundle would then load (scripts/build.ts).
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';

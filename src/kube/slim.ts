@@ -7,7 +7,7 @@
 // but managedFields: a PUT without managedFields leaves the server's record of them unchanged,
 // while a PUT without, say, a status condition would remove it. Every other object keeps only what
 // is read; the writes to it are merge patches of the fields they change:
-//   Service        identity, creation and deletion time, finalizers (a merge patch replaces the
+//   Service        kind, identity, creation and deletion time, finalizers (a merge patch replaces the
 //                  list), labels and annotations of the *.kubesphere.io domains (the only ones read:
 //                  opt-in, pool, requested IP, announcer, the IPAM label), spec's type, ports (port and
 //                  protocol), class, loadBalancerIP, IP families and policy, externalTrafficPolicy,
@@ -62,7 +62,7 @@ export function slimService(s: V1Service): V1Service {
   if (labels) metadata.labels = labels;
   const annotations = ourKeys(m?.annotations);
   if (annotations) metadata.annotations = annotations;
-  const out: V1Service = { metadata };
+  const out: V1Service = s.kind !== undefined ? { apiVersion: s.apiVersion, kind: s.kind, metadata } : { metadata };
   const sp = s.spec;
   if (sp) {
     const spec: V1ServiceSpec = {};

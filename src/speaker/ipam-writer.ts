@@ -97,7 +97,7 @@ export class IpamWriter {
 
   async listServices(): Promise<V1Service[]> {
     const r = await this.read('services', () => this.client.listServices(this.opts(60_000)));
-    return (r.items ?? []).map(slimService);
+    return (r.items ?? []).map((s) => slimService({ apiVersion: 'v1', kind: 'Service', ...s }));
   }
 
   /** PUT the whole Eip status, guarded by eip's resourceVersion: the IPAM commit point. */

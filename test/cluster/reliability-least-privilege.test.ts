@@ -94,7 +94,7 @@ test('authorizer matrix: on Secrets only get of the beacon key and create in ope
   const granted: Access[] = [
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'openelb-system' },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'openelb-system' },
-    { verb: 'update', resource: 'services', subresource: 'status', namespace: 'default' },
+    { verb: 'patch', resource: 'services', subresource: 'status', namespace: 'default' },
     { verb: 'watch', resource: 'services' },
     { verb: 'get', resource: 'secrets', namespace: 'openelb-system', name: 'openelb-beacon-key' },
     { verb: 'create', resource: 'secrets', namespace: 'openelb-system' },
