@@ -12,8 +12,9 @@
 //
 // --live (Node runtimes): also the live heap of every speaker per phase, exactly (a heap snapshot,
 // taken after a full collection: scripts/bench/heap-snapshot.ts), and per Service between the two
-// loaded phases, with the kinds of objects that grew most. Taken after the RSS samples; the
-// snapshots themselves inflate RSS, so RSS of a --live run is read before them.
+// loaded phases, with and without compiled code (which grows with V8's warm-up, not per Service),
+// and the kinds of objects that grew most. A snapshot leaves the process's RSS inflated, so the RSS
+// of a --live run is valid for its first phase only: measure RSS in a run without --live.
 //
 // Usage: npx tsx scripts/bench/memory.ts [--runtime bundle|deno|node] [--steps 0,300,1000] [--settle 15] [--live] [--json]
 // Needs root and the control plane (OELB_KUBECONFIG, else a private one is started).
@@ -189,9 +190,11 @@ async function main(): Promise<void> {
             leader: b.speakers[i]!.leader,
             liveBytes: [ha[i]!.bytes, h.bytes],
             liveBytesPerService: Math.round((h.bytes - ha[i]!.bytes) / dn),
+            // Compiled code grows as V8 optimizes more of the program (warm-up), not per Service.
+            dataBytesPerService: Math.round((h.bytes - (h.groups.get('code') ?? 0) - ha[i]!.bytes + (ha[i]!.groups.get('code') ?? 0)) / dn),
             grew: growth(ha[i]!, h, dn, 10),
           };
-          say(`  ${row.node}${row.leader ? ' (IPAM leader)' : ''}: ${row.liveBytesPerService} B live heap per Service; most: ${row.grew.map((g) => `${g.group} ${g.bytesPer}`).join(', ')}`);
+          say(`  ${row.node}${row.leader ? ' (IPAM leader)' : ''}: ${row.liveBytesPerService} B live heap per Service, ${row.dataBytesPerService} B without compiled code; most: ${row.grew.map((g) => `${g.group} ${g.bytesPer}`).join(', ')}`);
           return row;
         });
       }
