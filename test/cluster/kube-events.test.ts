@@ -152,3 +152,20 @@ test('a settled series (nothing owed, budget full again) is forgotten as later e
   assert.equal(await rec.normal(target(0), 'AssignIP', 'Assigned IP 192.0.2.99'), true);
   assert.equal((await eventsFor(ns, 's0')).length, 2);
 });
+
+test('settled series are forgotten on their own once per refill period, with no later event to prompt it', async () => {
+  const ns = await testNamespace(cp);
+  const speaker = new TypedKubeClient(cp.speakerConfig());
+  const refillMs = 200;
+  const rec = new EventRecorder({ client: speaker, instance: 'node-4', limits: { refillMs } });
+  const target = (i: number) => ({ kind: 'Service', apiVersion: 'v1', namespace: ns, name: `q${i}` });
+  for (let i = 0; i < 5; i++) assert.equal(await rec.normal(target(i), 'AssignIP', `Assigned IP 192.0.2.${i}`), true);
+  assert.equal(rec.seriesCount, 5, 'held while their budgets refill');
+  const t0 = Date.now();
+  while (rec.seriesCount > 0 && Date.now() - t0 < 20 * refillMs) await new Promise((r) => setTimeout(r, refillMs / 4));
+  assert.equal(rec.seriesCount, 0, 'a quiet recorder gives its series back');
+  // Decisions stay the same: a repeat is still nothing (dedupe), a change is a new Event.
+  assert.equal(await rec.normal(target(0), 'AssignIP', 'Assigned IP 192.0.2.0'), false);
+  assert.equal(await rec.normal(target(0), 'AssignIP', 'Assigned IP 192.0.2.99'), true);
+  assert.equal((await eventsFor(ns, 'q0')).length, 2);
+});
