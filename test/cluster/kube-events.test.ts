@@ -16,15 +16,20 @@ async function eventsFor(ns: string, name: string) {
   return list.items;
 }
 
-test('the same event emitted 5 times is one Event object; a change is a new one; going back counts on the earlier one', async () => {
+/** A fresh namespace with one LoadBalancer Service `name`, and a client as the speaker's ServiceAccount. */
+async function serviceInFreshNamespace(name: string) {
   const ns = await testNamespace(cp);
   const speaker = new TypedKubeClient(cp.speakerConfig());
   const svc = await admin.core.createNamespacedService({
     namespace: ns,
-    body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+    body: { metadata: { name }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
   });
+  return { ns, speaker, svc, target: targetOf(svc, { kind: 'Service', apiVersion: 'v1' }) };
+}
+
+test('the same event emitted 5 times is one Event object; a change is a new one; going back counts on the earlier one', async () => {
+  const { ns, speaker, svc, target } = await serviceInFreshNamespace('web');
   const rec = new EventRecorder({ client: speaker, instance: 'node-1' });
-  const target = targetOf(svc, { kind: 'Service', apiVersion: 'v1' });
 
   const written: boolean[] = [];
   for (let i = 0; i < 5; i++) written.push(await rec.normal(target, 'AssignIP', 'Assigned IP 192.0.2.10 from Eip pool-a'));
@@ -68,14 +73,8 @@ test('nobody announces, then a node does, then nobody again: one NoAnnouncer Eve
   // The lab saw two identical NoAnnouncer Events from one speaker: one while the Service's first
   // pod was not ready yet, one when its endpoint went away. nodeAssigned in between forgets the
   // Service's dedupe (so a failback reports again), and the repeat used to create a second Event.
-  const ns = await testNamespace(cp);
-  const speaker = new TypedKubeClient(cp.speakerConfig());
-  const svc = await admin.core.createNamespacedService({
-    namespace: ns,
-    body: { metadata: { name: 'local' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
-  });
+  const { ns, speaker, target } = await serviceInFreshNamespace('local');
   const rec = new EventRecorder({ client: speaker, instance: 'master1' });
-  const target = targetOf(svc, { kind: 'Service', apiVersion: 'v1' });
   const none = 'no node announces 192.0.2.99: there is no ready endpoint at all';
   assert.equal(await rec.warning(target, 'NoAnnouncer', none, 'NoAnnouncer/192.0.2.99'), true);
   assert.equal(await rec.normal(target, 'nodeAssigned', 'announced by master1 on eth0', 'nodeAssigned/192.0.2.99'), true);
@@ -109,12 +108,7 @@ test('events about cluster-scoped objects (Eip) land in "default"; a failed writ
 });
 
 test('a create whose answer was lost is retried under the same name: one Event, not two', async () => {
-  const ns = await testNamespace(cp);
-  const speaker = new TypedKubeClient(cp.speakerConfig());
-  const svc = await admin.core.createNamespacedService({
-    namespace: ns,
-    body: { metadata: { name: 'lost' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
-  });
+  const { ns, speaker, target } = await serviceInFreshNamespace('lost');
   // The API server writes the first Event, but its answer never arrives (a keep-alive connection
   // reset under load): the recorder sees an error and will emit again.
   let dropAnswers = 1;
@@ -126,7 +120,6 @@ test('a create whose answer was lost is retried under the same name: one Event, 
     },
   });
   const rec = new EventRecorder({ client: lossy, instance: 'node-3' });
-  const target = targetOf(svc, { kind: 'Service', apiVersion: 'v1' });
   assert.equal(await rec.warning(target, 'NoAnnouncer', 'no node announces 192.0.2.9'), false, 'the lost answer counts as not written');
   assert.equal(await rec.warning(target, 'NoAnnouncer', 'no node announces 192.0.2.9'), true, 'the retry finds it written');
   assert.equal(await rec.warning(target, 'NoAnnouncer', 'no node announces 192.0.2.9'), false, 'then a repeat writes nothing');
