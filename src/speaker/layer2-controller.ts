@@ -120,7 +120,8 @@ export class Layer2Controller implements Controller {
   private readonly reassert = new Set<string>(); // IPs to announce again (we kept them on the wire)
   private readonly rechecks = new Map<string, NodeJS.Timeout>(); // ip -> re-announce if still ours (views differed)
   private readonly recheckAnnounced = new Map<string, number>(); // ip -> when a recheck last re-announced it
-  private claimsOf = new Map<string, IpClaim[]>(); // ip -> its claims, as last elected
+  private roundClaims: readonly IpClaim[] = []; // the claims last elected
+  private claimsOf: Map<string, IpClaim[]> | undefined; // ip -> its roundClaims, grouped on the first wire claim judged
   private nodeFacts: ReadonlyMap<string, NodeFacts> = new Map();
   private eipOf = new Map<string, string>();
   private roster = new Set<string>();
@@ -354,13 +355,9 @@ export class Layer2Controller implements Controller {
     const nodes = inf.nodes().list();
     const nodeFacts = nodeFactsFrom(nodes);
     this.nodeFacts = nodeFacts;
-    const claimsOf = new Map<string, IpClaim[]>();
-    for (const c of claims) {
-      const g = claimsOf.get(c.ip);
-      if (g) g.push(c);
-      else claimsOf.set(c.ip, [c]);
-    }
-    this.claimsOf = claimsOf;
+    // Only a wire claim (rare) needs them grouped by IP: group then, not every round.
+    this.roundClaims = claims;
+    this.claimsOf = undefined;
     const selfNode = nodes.find((n) => n.metadata?.name === self);
 
     const nics = planNics(pools, this.facts ?? { nics: [], routes: [], addresses: [] }, self, nodeNicAnnotation(selfNode));
@@ -593,8 +590,20 @@ export class Layer2Controller implements Controller {
   private judge(c: Conflict): ClaimVerdict {
     const claimant = this.speakerOfMac(c.nic, c.mac);
     // Liveness aside on purpose: a claimant we do not hear is the case the rank rule is for.
-    const mayServe = claimant !== undefined && mayAnnounce(this.claimsOf.get(c.ip) ?? [], claimant, this.membership.cannotServe(claimant), this.nodeFacts);
+    const mayServe = claimant !== undefined && mayAnnounce(this.claimsOfIp(c.ip), claimant, this.membership.cannotServe(claimant), this.nodeFacts);
     return judgeClaim(c.ip, this.ctx.nodeName, claimant, mayServe);
+  }
+
+  private claimsOfIp(ip: string): readonly IpClaim[] {
+    if (!this.claimsOf) {
+      this.claimsOf = new Map();
+      for (const c of this.roundClaims) {
+        const g = this.claimsOf.get(c.ip);
+        if (g) g.push(c);
+        else this.claimsOf.set(c.ip, [c]);
+      }
+    }
+    return this.claimsOf.get(ip) ?? [];
   }
 
   /** A bounded report of a claim (or a probe conflict): Events and logs, unless a peer speaker made it (onClaim settles those). */
